@@ -1,0 +1,76 @@
+"""Typed readers for environment variables.
+
+Settings are read once at start-up; a malformed value stops the process with a
+message that names the variable, instead of failing later on a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_usd(name: str, default: str) -> Decimal:
+    """A non-negative USD amount with at most 6 decimals (credits are micro-dollars)."""
+    raw = os.environ.get(name, default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(
+            f"{name} must be a USD amount like 5 or 2.5, got {raw!r}"
+        ) from exc
+    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise ImproperlyConfigured(
+            f"{name} must be a non-negative USD amount with at most 6 decimals, got {raw!r}"
+        )
+    return value
+
+
+def env_parsed(name: str, default: str, parse: Callable[[str], object]) -> object:
+    raw = os.environ.get(name, default)
+    try:
+        return parse(raw)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc

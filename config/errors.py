@@ -1,0 +1,194 @@
+"""One error envelope for every layer under /api/.
+
+`{"error": {"code": "...", "message": "...", "details": {...}}}`. Domain code
+raises `ServiceError` subclasses (no HTTP in services); DRF views re-raise them
+through `api_exception_handler`, which also converts DRF's own exceptions and
+anything unexpected (500 with the request id, never a traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("gatehouse.errors")
+
+
+class ServiceError(Exception):
+    """Base of every domain error; carries its API code and HTTP status."""
+
+    status_code = 400
+    code = "VALIDATION_ERROR"
+    default_message = "Invalid request."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationFailed(ServiceError):
+    status_code = 400
+    code = "VALIDATION_ERROR"
+    default_message = "Invalid request."
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+    default_message = "Invalid or missing authentication"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "FORBIDDEN"
+    default_message = "Insufficient permissions"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "CONFLICT"
+    default_message = "Conflict."
+
+
+class PaymentRequired(ServiceError):
+    status_code = 402
+    code = "PAYMENT_REQUIRED"
+    default_message = "Payment required."
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    default_message = "Rate limit exceeded."
+
+
+class ServiceUnavailable(ServiceError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "A backing service is unavailable; try again shortly."
+
+
+_DRF_CODES: dict[type[drf.APIException], str] = {
+    drf.NotAuthenticated: "UNAUTHORIZED",
+    drf.AuthenticationFailed: "UNAUTHORIZED",
+    drf.PermissionDenied: "FORBIDDEN",
+    drf.NotFound: "NOT_FOUND",
+    drf.ValidationError: "VALIDATION_ERROR",
+    drf.ParseError: "VALIDATION_ERROR",
+    drf.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    drf.NotAcceptable: "NOT_ACCEPTABLE",
+    drf.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    drf.Throttled: "RATE_LIMITED",
+}
+
+_STATUS_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    402: "PAYMENT_REQUIRED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def error_response(
+    status: int, code: str | None = None, message: str = "", details: Any = None
+) -> JsonResponse:
+    """An envelope as a plain Django response, for code outside DRF views."""
+    return JsonResponse(
+        envelope(code or _STATUS_CODES.get(status, "ERROR"), message, details), status=status
+    )
+
+
+def _drf_message(exc: drf.APIException) -> tuple[str, Any]:
+    detail = exc.detail
+    if isinstance(exc, drf.ValidationError):
+        return "Invalid request.", _field_details(detail)
+    if isinstance(detail, list | dict):
+        return "Invalid request.", detail
+    return str(detail), None
+
+
+def _field_details(detail: Any) -> dict[str, Any]:
+    """Validation errors as {"fields": {name: [messages]}} (non-field errors under "_")."""
+    if isinstance(detail, dict):
+        fields = {
+            ("_" if key == "non_field_errors" else key): _flatten(value)
+            for key, value in detail.items()
+        }
+    else:
+        fields = {"_": _flatten(detail)}
+    return {"fields": fields}
+
+
+def _flatten(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_flatten(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _flatten(item) for key, item in value.items()}
+    return str(value)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF EXCEPTION_HANDLER: every exception raised in a view becomes the envelope."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ServiceError):
+        status, code, message, details = exc.status_code, exc.code, exc.message, exc.details
+        extra = getattr(exc, "headers", None)
+        if extra:
+            headers.update(extra)
+    elif isinstance(exc, Http404):
+        status, code, message, details = 404, "NOT_FOUND", "Not found.", None
+    elif isinstance(exc, DjangoPermissionDenied):
+        status, code, message, details = 403, "FORBIDDEN", "Insufficient permissions", None
+    elif isinstance(exc, drf.APIException):
+        status = exc.status_code
+        code = next(
+            (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)),
+            _STATUS_CODES.get(status, "ERROR"),
+        )
+        message, details = _drf_message(exc)
+        if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed) and (
+            message.startswith("Authentication credentials were not provided")
+        ):
+            message = "Invalid or missing authentication"
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+    else:
+        request = context.get("request")
+        logger.exception(
+            "Unhandled error in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+        )
+        status, code, details = 500, "INTERNAL_ERROR", None
+        message = "Internal server error. Quote the X-Request-ID header when reporting it."
+    set_rollback()
+    return Response(envelope(code, message, details), status=status, headers=headers)

@@ -1,0 +1,254 @@
+"""Gatehouse settings: one module, every value read from the environment.
+
+Nothing set gives a development setup that needs no services (SQLite and the
+local-memory cache). `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and
+Redis, which is what production and the concurrency tests use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str, env_usd
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- core -------------------------------------------------------------------
+
+DEV_SECRET_KEY = "gatehouse-insecure-development-key-do-not-use-in-production"
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+# The refusal to run on DEV_SECRET_KEY with DEBUG off lives in config.checks, so
+# that `manage.py` commands and the WSGI entry point stop, while importing the
+# settings (tests, tooling) still works.
+
+APP_URL = env_str("APP_URL", "http://127.0.0.1:8000").rstrip("/")
+_app = urlsplit(APP_URL)
+if _app.scheme not in {"http", "https"} or not _app.hostname:
+    raise ImproperlyConfigured(f"APP_URL must be an http(s) origin, got {APP_URL!r}")
+APP_ORIGIN = f"{_app.scheme}://{_app.netloc}"
+# SIWE's `domain` is the RFC 3986 authority: host plus port when one is given.
+APP_DOMAIN = _app.netloc
+APP_SCHEME = _app.scheme
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_app.hostname, "127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [APP_ORIGIN])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "billing",
+    "apikeys",
+    "wallet",
+    "config.apps.ConfigAppConfig",
+]
+
+MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ApiErrorMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- data -------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 600, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {"timeout": 20},
+        }
+    }
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "gh",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Fail fast when Redis is away: callers turn the error into a
+                # 503 or a logged pass-through, never a hung worker.
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "gatehouse",
+            "KEY_PREFIX": "gh",
+        }
+    }
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- security ---------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = APP_SCHEME == "https"
+    CSRF_COOKIE_SECURE = APP_SCHEME == "https"
+    if APP_SCHEME == "https":
+        SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+        SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Addresses of reverse proxies whose X-Forwarded-For is believed.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "x-wallet-address",
+    "x-timestamp",
+    "x-wallet-signature",
+    "x-payment",
+    "payment-signature",
+    "x-csrftoken",
+    "x-requested-with",
+]
+CORS_EXPOSE_HEADERS = [
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "retry-after",
+    "x-request-id",
+    "payment-required",
+    "payment-response",
+    "x-payment-response",
+]
+
+# --- REST API ---------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
+    "PAGE_SIZE": 50,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse API",
+    "DESCRIPTION": "Organizations, API keys, Sign-In with Ethereum, wallet-signed "
+    "requests and prepaid credits.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- product ----------------------------------------------------------------
+
+# Free credits (USD) granted once to an account created by a wallet sign-in.
+INITIAL_FREE_CREDITS = env_usd("INITIAL_FREE_CREDITS", "5")
+# Largest single credit movement an operator or the API may make, in USD.
+MAX_CREDIT_AMOUNT_USD = env_int("MAX_CREDIT_AMOUNT_USD", 1_000_000_000, minimum=1)
+
+PLAN_RATE_LIMITS = {
+    "free": env_int("PLAN_FREE_RATE_LIMIT", 60, minimum=1),
+    "pro": env_int("PLAN_PRO_RATE_LIMIT", 300, minimum=1),
+    # Used for an enterprise organization that has no custom limit yet.
+    "enterprise": env_int("PLAN_ENTERPRISE_RATE_LIMIT", 1000, minimum=1),
+}
+
+# --- static, i18n, logging ---------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LOGIN_URL = "/admin/login/"
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
