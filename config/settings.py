@@ -216,6 +216,17 @@ INITIAL_FREE_CREDITS = env_usd("INITIAL_FREE_CREDITS", "5")
 # Largest single credit movement an operator or the API may make, in USD.
 MAX_CREDIT_AMOUNT_USD = env_int("MAX_CREDIT_AMOUNT_USD", 1_000_000_000, minimum=1)
 
+# Metering, anonymous rate limits and remote key verification (billing/).
+# Requests per client address per route group for anonymous endpoints (SIWE
+# nonce, SIWE verify, headless key creation): "<count>/<s|m|h|d>".
+ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
+# Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
+RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
+# Price of one POST /api/v1/echo call (the demo metered endpoint), USD.
+ECHO_PRICE_USD = env_usd("ECHO_PRICE_USD", "0.001")
+# Largest `cost` one POST /api/v1/keys/verify call may charge, USD.
+VERIFY_MAX_COST_USD = env_usd("VERIFY_MAX_COST_USD", "1000")
+
 PLAN_RATE_LIMITS = {
     "free": env_int("PLAN_FREE_RATE_LIMIT", 60, minimum=1),
     "pro": env_int("PLAN_PRO_RATE_LIMIT", 300, minimum=1),
