@@ -7,6 +7,7 @@ Redis, which is what production and the concurrency tests use.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -216,10 +217,39 @@ INITIAL_FREE_CREDITS = env_usd("INITIAL_FREE_CREDITS", "5")
 # Largest single credit movement an operator or the API may make, in USD.
 MAX_CREDIT_AMOUNT_USD = env_int("MAX_CREDIT_AMOUNT_USD", 1_000_000_000, minimum=1)
 
-# Metering, anonymous rate limits and remote key verification (billing/).
+# --- API keys (apikeys/) ------------------------------------------------------
+
+# The `ek` in `ek_live_...`: 1-16 lowercase letters or digits.
+API_KEY_PREFIX = env_str("API_KEY_PREFIX", "ek")
+# Header names besides X-API-Key that carry a key (e.g. X-Ethos-Api-Key).
+API_KEY_EXTRA_HEADERS = env_list("API_KEY_EXTRA_HEADERS", [])
+# Which wins when a request carries both X-API-Key and Bearer: "x-api-key" or "bearer".
+API_KEY_HEADER_PRECEDENCE = env_str("API_KEY_HEADER_PRECEDENCE", "x-api-key").strip().lower()
+if API_KEY_HEADER_PRECEDENCE not in {"x-api-key", "bearer"}:
+    raise ImproperlyConfigured(
+        f"API_KEY_HEADER_PRECEDENCE must be x-api-key or bearer, got {API_KEY_HEADER_PRECEDENCE!r}"
+    )
+API_KEY_MAX_ACTIVE = env_int("API_KEY_MAX_ACTIVE", 25, minimum=1)
+API_KEY_DEFAULT_EXPIRY_DAYS = env_int("API_KEY_DEFAULT_EXPIRY_DAYS", 90, minimum=1)
+API_KEY_MAX_EXPIRY_DAYS = env_int("API_KEY_MAX_EXPIRY_DAYS", 365, minimum=1)
+if API_KEY_DEFAULT_EXPIRY_DAYS > API_KEY_MAX_EXPIRY_DAYS:
+    raise ImproperlyConfigured(
+        "API_KEY_DEFAULT_EXPIRY_DAYS must not exceed API_KEY_MAX_EXPIRY_DAYS"
+    )
+# How long a key's record stays in the shared cache (revocation overwrites it at once).
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 300, minimum=1)
+# Failed authentication attempts allowed per client address (django-ratelimit rate syntax).
+AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
+    raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
+
+# --- rate limits and metering (billing/) ----------------------------------------
+
 # Requests per client address per route group for anonymous endpoints (SIWE
-# nonce, SIWE verify, headless key creation): "<count>/<s|m|h|d>".
+# nonce, SIWE verify, headless key creation), in the same rate syntax.
 ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", ANONYMOUS_RATE):
+    raise ImproperlyConfigured(f"ANONYMOUS_RATE must look like 30/m, got {ANONYMOUS_RATE!r}")
 # Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
 RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
 # Price of one POST /api/v1/echo call (the demo metered endpoint), USD.
