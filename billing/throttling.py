@@ -15,10 +15,6 @@ the view:
 
 from __future__ import annotations
 
-import re
-import time
-from functools import lru_cache
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
@@ -26,22 +22,7 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts.principal import Principal
 from billing import ratelimit
-
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@lru_cache(maxsize=32)
-def parse_rate(rate: str) -> tuple[int, int]:
-    """ "30/m" -> (30, 60); "100/5m" -> (100, 300). The count must be at least 1."""
-    match = _RATE.match(rate or "")
-    if not match or int(match.group(1)) < 1:
-        raise ImproperlyConfigured(
-            f'A rate is "<count>/<period>" with a period of s, m, h or d (e.g. "30/m"), '
-            f"got {rate!r}"
-        )
-    count, multiple, unit = match.groups()
-    return int(count), int(multiple or 1) * _SECONDS[unit]
+from config.net import client_ip
 
 
 class AnonymousRateThrottle(BaseThrottle):
@@ -57,18 +38,17 @@ class AnonymousRateThrottle(BaseThrottle):
             raise ImproperlyConfigured(
                 f"{type(self).__name__} on {type(view).__name__} needs a scope (route group)."
             )
-        limit, period = parse_rate(settings.ANONYMOUS_RATE)
-        self.state = ratelimit.hit(
-            f"anon:{scope}:{ratelimit.client_ip(request)}", limit, period=period
-        )
+        limit, period = ratelimit.parse_rate(settings.ANONYMOUS_RATE)
+        # No usable peer address (a misconfigured server) shares one bucket:
+        # failing towards limiting rather than towards no limit at all.
+        address = client_ip(request) or "unknown"
+        self.state = ratelimit.hit(f"anon:{scope}:{address}", limit, period=period)
         ratelimit.remember(request, self.state)
         return self.state.allowed
 
     def wait(self) -> float | None:
-        state = getattr(self, "state", None)
-        if state is None:
-            return None
-        return max(1, state.reset - int(time.time()))
+        state: ratelimit.RateState | None = getattr(self, "state", None)
+        return state.retry_after if state is not None else None
 
 
 class SiweNonceThrottle(AnonymousRateThrottle):

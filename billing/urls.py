@@ -10,4 +10,5 @@ urlpatterns = [
         name="credits-transactions",
     ),
     path("echo", views.EchoView.as_view(), name="echo"),
+    path("keys/verify", views.VerifyKeyView.as_view(), name="keys-verify"),
 ]

@@ -17,7 +17,15 @@ from apikeys.permissions import HasPermission
 from billing import selectors, services
 from billing.metering import Metered
 from billing.money import format_usd
-from billing.serializers import BalanceOut, EchoIn, EchoOut, LedgerEntryOut
+from billing.serializers import (
+    BalanceOut,
+    EchoIn,
+    EchoOut,
+    LedgerEntryOut,
+    VerifyIn,
+    VerifyOut,
+)
+from billing.verification import key_verify_remote
 
 
 class CreditsBalanceView(APIView):
@@ -52,10 +60,10 @@ class EchoView(APIView):
     """POST /api/v1/echo: returns the message; costs ECHO_PRICE_USD per call.
 
     The product's smallest metered endpoint: it stands in for a chat-style
-    endpoint (hence `chat:write`) and shows metering end to end.
+    endpoint (so it needs `chat`, i.e. `chat:write` for a POST) and shows metering end to end.
     """
 
-    permission_classes = [HasPermission("chat:write")]
+    permission_classes = [HasPermission("chat")]
 
     @extend_schema(
         request=EchoIn,
@@ -74,3 +82,29 @@ class EchoView(APIView):
                 "requestId": request.request_id,
             }
         )
+
+
+class VerifyKeyView(APIView):
+    """POST /api/v1/keys/verify: may this key make this call (and pay `cost`)?
+
+    For gateways and services not written in Django. The caller's own key needs
+    the `verify` permission; the answer is 200 with `valid` and a `code` for every
+    outcome of the check, and 4xx only for a malformed request.
+    """
+
+    permission_classes = [HasPermission("verify")]
+
+    @extend_schema(request=VerifyIn, responses={200: VerifyOut})
+    def post(self, request: Request) -> Response:
+        body = VerifyIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = key_verify_remote(
+            raw_key=data["key"],
+            permissions=data.get("permissions", ()),
+            cost_micros=data.get("cost", 0),
+            ip=data.get("ip"),
+            request_id=data.get("requestId"),
+            caller_key_id=request.auth.key_id,
+        )
+        return Response(VerifyOut.render(result))
