@@ -136,9 +136,7 @@ def refund_charge(charge: Charge, *, status: int, request_id: str = "") -> None:
     except Exception:
         # The debit stands and the ledger still balances; an operator can refund
         # by hand from this log line.
-        logger.exception(
-            "Refund of %s µUSD (%s) failed", charge.amount_micros, charge.reference
-        )
+        logger.exception("Refund of %s µUSD (%s) failed", charge.amount_micros, charge.reference)
 
 
 def status_of(exc: BaseException) -> int:

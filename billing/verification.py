@@ -88,9 +88,7 @@ def key_verify_remote(
 
     if cost_micros == 0 or info.environment == "test":
         balance = services.balance_micros(organization=info.organization_id)
-        return Verification(
-            VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance
-        )
+        return Verification(VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance)
 
     reference = debit_reference(key_id=info.key_id, request_id=request_id)
     try:
@@ -120,9 +118,7 @@ def key_verify_remote(
                 details={"fields": {"requestId": ["Already used with a different cost."]}},
             )
         balance = services.balance_micros(organization=info.organization_id)
-        return Verification(
-            VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance
-        )
+        return Verification(VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance)
     return Verification(
         VerifyCode.VALID,
         key=info,

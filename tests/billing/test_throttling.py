@@ -3,6 +3,8 @@ import time
 
 import pytest
 
+from tests.billing.helpers import fresh_window
+
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.billing.urls")]
 
 # A real Redis client pointed at a port where nothing listens.
@@ -18,6 +20,8 @@ UNREACHABLE_REDIS = {
 @pytest.fixture(autouse=True)
 def three_per_minute(settings):
     settings.ANONYMOUS_RATE = "3/m"
+    for group in ("siwe-nonce", "siwe-verify", "key-create-headless"):
+        fresh_window(f"anon:{group}:127.0.0.1")
 
 
 def test_anonymous_limit_per_address_with_headers(api):

@@ -8,6 +8,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_regenerate, apikey_revoke
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
+from tests.billing.helpers import fresh_window, key_bucket
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +56,7 @@ def iso(dt):
 def test_valid_key_without_cost(verify, make_key, fund, org):
     fund(org, 5_000_000)
     key, full = make_key(permissions=["chat", "embeddings:read"], rate_limit=10)
+    fresh_window(key_bucket(full))
     r = verify({"key": full})
     assert r.status_code == 200
     body = r.json()
@@ -88,7 +90,7 @@ def test_valid_key_with_cost_is_debited(verify, make_key, fund, org, gateway):
 
 
 def test_unknown_and_malformed_keys_are_not_found(verify, make_key):
-    key, full = make_key()
+    _, full = make_key()
     forged = full[:-7] + ("A" if full[-7] != "A" else "B") + full[-6:]
     for candidate in ["nope", forged, "ek_live_" + "0" * 40, full + "x"]:
         r = verify({"key": candidate, "cost": "1"})
@@ -132,6 +134,7 @@ def test_allow_list_uses_the_ip_field(verify, make_key):
 def test_insufficient_permissions_is_not_counted_nor_charged(verify, make_key, fund, org):
     fund(org, 1_000_000)
     _, full = make_key(permissions=["chat:read"], rate_limit=3)
+    fresh_window(key_bucket(full))
     for wanted in (["chat:write"], ["chat"], ["chat:read", "billing"], ["verify"]):
         r = verify({"key": full, "permissions": wanted, "cost": "0.1"}).json()
         assert (r["valid"], r["code"]) == (False, "INSUFFICIENT_PERMISSIONS")
@@ -144,7 +147,10 @@ def test_insufficient_permissions_is_not_counted_nor_charged(verify, make_key, f
 def test_rate_limited_is_counted_but_not_charged(verify, make_key, fund, org):
     fund(org, 1_000_000)
     _, full = make_key(rate_limit=2)
-    remaining = [verify({"key": full, "cost": "0.1"}).json()["ratelimit"]["remaining"] for _ in "ab"]
+    fresh_window(key_bucket(full))
+    remaining = [
+        verify({"key": full, "cost": "0.1"}).json()["ratelimit"]["remaining"] for _ in "ab"
+    ]
     assert remaining == [1, 0]
     r = verify({"key": full, "cost": "0.1"}).json()
     assert (r["valid"], r["code"], r["ratelimit"]["remaining"]) == (False, "RATE_LIMITED", 0)
@@ -155,6 +161,7 @@ def test_rate_limited_is_counted_but_not_charged(verify, make_key, fund, org):
 def test_insufficient_credits(verify, make_key, fund, org):
     fund(org, 1000)
     _, full = make_key()
+    fresh_window(key_bucket(full))
     r = verify({"key": full, "cost": "0.002"}).json()
     assert (r["valid"], r["code"]) == (False, "INSUFFICIENT_CREDITS")
     assert r["credits"] == {"remaining": "0.001000"}
@@ -221,6 +228,7 @@ def test_request_id_makes_a_retry_free(verify, make_key, fund, org):
 def test_bad_input_is_400_and_changes_nothing(verify, make_key, fund, org, body, field):
     fund(org, 1_000_000)
     _, full = make_key(rate_limit=5)
+    fresh_window(key_bucket(full))
     if body.get("key") == "K":
         body = {**body, "key": full}
     r = verify(body)
@@ -270,6 +278,6 @@ def test_the_caller_must_authenticate(api, make_key):
 
 
 def test_a_key_with_every_permission_may_verify_itself(verify, make_key):
-    key, full = make_key()
+    _, full = make_key()
     r = verify({"key": full}, caller=full)
     assert r.json()["code"] == "VALID"
