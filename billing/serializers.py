@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.principal import KNOWN_PERMISSIONS
@@ -62,6 +63,14 @@ class EchoOut(serializers.Serializer):
     requestId = serializers.CharField()
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "example": "0.002"},
+            {"type": "integer", "minimum": 0},
+        ]
+    }
+)
 class UsdField(serializers.Field):
     """A USD amount as a decimal string or an integer (never a float), at most 6
     decimals, zero allowed, at most `max_usd`; becomes integer micro-USD."""
