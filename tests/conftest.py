@@ -34,7 +34,10 @@ def pytest_sessionstart(session):
     import redis
 
     try:
-        with psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=3) as conn:
+        # The server, not the named database: pytest-django creates test_<name> itself.
+        with psycopg.connect(
+            os.environ["DATABASE_URL"], dbname="postgres", connect_timeout=3
+        ) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
         pytest.exit(f"DATABASE_URL is set but PostgreSQL is not answering: {exc}", returncode=3)

@@ -1,0 +1,121 @@
+"""Every error under /api/ uses the envelope, whatever layer raised it."""
+
+import logging
+
+import pytest
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.config.urls")]
+
+
+def test_unknown_api_path_is_json_404(client):
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404
+    assert r["Content-Type"] == "application/json"
+    assert r.json() == {
+        "error": {"code": "NOT_FOUND", "message": "No endpoint at /api/v1/nothing-here."}
+    }
+
+
+def test_unknown_api_path_is_json_404_with_debug_on(client, settings):
+    settings.DEBUG = True
+    r = client.post("/api/whatever", data="{}", content_type="application/json")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_non_api_404_stays_html(client):
+    r = client.get("/nope")
+    assert r.status_code == 404
+    assert "application/json" not in r["Content-Type"]
+
+
+def test_method_not_allowed(client):
+    r = client.get("/api/test/things")
+    assert r.status_code == 405
+    assert r.json() == {
+        "error": {"code": "METHOD_NOT_ALLOWED", "message": 'Method "GET" not allowed.'}
+    }
+
+
+def test_validation_error_lists_fields(client):
+    r = client.post(
+        "/api/test/things", data={"name": "toolong", "count": "x"}, content_type="application/json"
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {
+            "code": "VALIDATION_ERROR",
+            "message": "Invalid request.",
+            "details": {
+                "fields": {
+                    "name": ["Ensure this field has no more than 5 characters."],
+                    "count": ["A valid integer is required."],
+                }
+            },
+        }
+    }
+
+
+def test_wrong_json_type_is_400(client):
+    r = client.post("/api/test/things", data="[1, 2]", content_type="application/json")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_unparseable_json(client):
+    r = client.post("/api/test/things", data="{not json", content_type="application/json")
+    assert r.status_code == 400
+    body = r.json()["error"]
+    assert body["code"] == "VALIDATION_ERROR"
+    assert body["message"].startswith("JSON parse error")
+
+
+def test_unsupported_media_type(client):
+    r = client.post("/api/test/things", data="name=a", content_type="text/plain")
+    assert r.status_code == 415
+    assert r.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_service_error_carries_code_and_details(client):
+    r = client.get("/api/test/conflict")
+    assert r.status_code == 409
+    assert r.json() == {
+        "error": {"code": "CONFLICT", "message": "Already there.", "details": {"slug": "acme"}}
+    }
+
+
+def test_unauthenticated_is_envelope(client):
+    r = client.get("/api/test/private")
+    assert r.status_code in (401, 403)
+    assert r.json()["error"]["code"] in ("UNAUTHORIZED", "FORBIDDEN")
+
+
+def test_unhandled_exception_is_500_without_traceback_and_logged_with_request_id(client, caplog):
+    caplog.set_level(logging.ERROR, logger="gatehouse.errors")
+    r = client.get("/api/test/boom", HTTP_X_REQUEST_ID="req-12345678")
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": {
+            "code": "INTERNAL_ERROR",
+            "message": "Internal server error. Quote the X-Request-ID header when reporting it.",
+        }
+    }
+    assert "secret internals" not in r.content.decode()
+    assert r["X-Request-ID"] == "req-12345678"
+    records = [rec for rec in caplog.records if rec.name == "gatehouse.errors"]
+    assert len(records) == 1
+    assert records[0].request_id == "req-12345678"
+    assert "secret internals" in records[0].exc_text
+
+
+def test_unhandled_exception_outside_drf_is_enveloped(client, caplog):
+    client.raise_request_exception = False
+    r = client.get("/api/test/plain-boom")
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert "outside DRF" not in r.content.decode()
+
+
+def test_malformed_request_id_is_replaced(client):
+    r = client.get("/api/nothing", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    assert len(r["X-Request-ID"]) == 32

@@ -1,0 +1,112 @@
+"""Settings come from the environment; each case imports them in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"], "name": db["NAME"], "max_age": db.get("CONN_MAX_AGE"),
+    "health": db.get("CONN_HEALTH_CHECKS"), "cache": settings.CACHES["default"]["BACKEND"],
+    "domain": settings.APP_DOMAIN, "origin": settings.APP_ORIGIN,
+    "hsts": getattr(settings, "SECURE_HSTS_SECONDS", 0),
+    "secure_cookie": settings.SESSION_COOKIE_SECURE,
+}))
+"""
+
+
+def run(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "APP_URL"}
+    }
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def probe(**env: str) -> dict:
+    result = run(PROBE, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_defaults_need_no_services():
+    s = probe()
+    assert s["engine"] == "django.db.backends.sqlite3"
+    assert s["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert s["domain"] == "127.0.0.1:8000"
+    assert s["origin"] == "http://127.0.0.1:8000"
+
+
+def test_database_url_and_redis_url():
+    s = probe(DATABASE_URL="postgres://u:p@db.internal:5433/gate", REDIS_URL="redis://cache:6379/2")
+    assert s["engine"] == "django.db.backends.postgresql"
+    assert s["name"] == "gate"
+    assert s["max_age"] == 600
+    assert s["health"] is True
+    assert s["cache"] == "django_redis.cache.RedisCache"
+
+
+def test_postgres_driver_is_psycopg3():
+    result = run("import django.db.backends.postgresql.base as b; print(b.is_psycopg3)")
+    assert result.stdout.strip() == "True"
+
+
+def test_app_url_gives_siwe_domain_and_https_security():
+    s = probe(APP_URL="https://auth.example.com", SECRET_KEY="x" * 50)
+    assert s["domain"] == "auth.example.com"
+    assert s["origin"] == "https://auth.example.com"
+    assert s["hsts"] == 31536000
+    assert s["secure_cookie"] is True
+
+
+def test_bad_app_url_stops_start_up():
+    result = run("import django; django.setup()", APP_URL="ftp://x")
+    assert result.returncode != 0
+    assert "APP_URL must be an http(s) origin" in result.stderr
+
+
+def test_bad_boolean_stops_start_up():
+    result = run("import django; django.setup()", DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_refuses_development_secret_key_with_debug_off():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "gatehouse.E001" in result.stderr
+
+    wsgi = run("import config.wsgi")
+    assert wsgi.returncode == 1
+    assert "SECRET_KEY is the development key while DEBUG is off" in wsgi.stderr
+
+
+def test_serves_with_a_real_secret_key_or_debug():
+    assert run("import config.wsgi", SECRET_KEY="s" * 50).returncode == 0
+    assert run("import config.wsgi", DEBUG="1").returncode == 0
+
+
+def test_invalid_initial_free_credits_stops_start_up():
+    for bad in ("abc", "-1", "1.0000001"):
+        result = run("import django; django.setup()", INITIAL_FREE_CREDITS=bad)
+        assert result.returncode != 0, bad
+        assert "INITIAL_FREE_CREDITS" in result.stderr
