@@ -1,13 +1,19 @@
-"""Anonymous per-client-address rate limits, one bucket per route group.
+"""The per-principal rate limit as a DRF throttle.
 
-SIWE nonce, SIWE verify and headless key creation are reachable without
-credentials, so their only identity is the client address (`client_ip`, which
-believes X-Forwarded-For only from TRUSTED_PROXIES). Each group has its own
-bucket so that a burst of nonce requests does not lock the same address out of
-verification. Authenticated requests are left to the principal's throttle.
+Every authenticated request counts once against its principal's bucket (an API
+key, a wallet, a dashboard user) in the shared cache. The API-key authentication
+has usually taken the count already in its single cache round trip; then the
+throttle only reads it. Over the limit: 429 RATE_LIMITED with Retry-After.
+The X-RateLimit-* headers are added by `billing.middleware.RateLimitHeadersMiddleware`
+so that every response of an authenticated request carries them, errors included.
 
-Use a predefined class, or subclass with a `scope`, or set `throttle_scope` on
-the view:
+Anonymous endpoints (SIWE nonce, SIWE verify, headless key creation) are
+reachable without credentials, so their only identity is the client address
+(`config.net.client_ip`, which believes X-Forwarded-For only from
+TRUSTED_PROXIES): `AnonymousRateThrottle` allows ANONYMOUS_RATE per address per
+route group, each group with its own bucket so that a burst of nonce requests
+does not lock the same address out of verification. Use a predefined class, or
+subclass with a `scope`, or set `throttle_scope` on the view:
 
     class SiweNonceView(APIView):
         throttle_classes = [SiweNonceThrottle]
@@ -15,8 +21,11 @@ the view:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -25,10 +34,42 @@ from billing import ratelimit
 from config.net import client_ip
 
 
+def principal_rate_state(request: Any) -> ratelimit.RateState | None:
+    """The request's rate state, counting the request now if nothing has yet."""
+    state = ratelimit.remembered(request)
+    if state is None:
+        principal = getattr(request, "auth", None)
+        if not isinstance(principal, Principal):
+            return None
+        state = ratelimit.hit(principal.rate_bucket, principal.rate_limit)
+        ratelimit.remember(request, state)
+    return state
+
+
+class PrincipalRateThrottle(BaseThrottle):
+    """Limits by `request.auth.rate_bucket` at `request.auth.rate_limit` per minute;
+    anonymous requests pass (their limits are per address, elsewhere)."""
+
+    state: ratelimit.RateState | None = None
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.state = principal_rate_state(request)
+        if self.state is None or self.state.allowed:
+            return True
+        raise Throttled(
+            wait=self.state.retry_after,
+            detail=f"Rate limit exceeded: {self.state.limit} requests per minute.",
+        )
+
+    def wait(self) -> float | None:
+        return self.state.retry_after if self.state else None
+
+
 class AnonymousRateThrottle(BaseThrottle):
     """ANONYMOUS_RATE per client address per route group, on the shared cache."""
 
     scope: str = ""  # the route group; falls back to the view's `throttle_scope`
+    state: ratelimit.RateState | None = None
 
     def allow_request(self, request: Request, view) -> bool:
         if isinstance(request.auth, Principal):
@@ -43,12 +84,18 @@ class AnonymousRateThrottle(BaseThrottle):
         # failing towards limiting rather than towards no limit at all.
         address = client_ip(request) or "unknown"
         self.state = ratelimit.hit(f"anon:{scope}:{address}", limit, period=period)
+        # Remembered, so RateLimitHeadersMiddleware puts X-RateLimit-* on the response.
         ratelimit.remember(request, self.state)
-        return self.state.allowed
+        if self.state.allowed:
+            return True
+        raise Throttled(
+            wait=self.state.retry_after,
+            detail=f"Rate limit exceeded: {limit} requests per {period} seconds "
+            "from this address.",
+        )
 
     def wait(self) -> float | None:
-        state: ratelimit.RateState | None = getattr(self, "state", None)
-        return state.retry_after if state is not None else None
+        return self.state.retry_after if self.state else None
 
 
 class SiweNonceThrottle(AnonymousRateThrottle):
