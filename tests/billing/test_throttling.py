@@ -122,3 +122,30 @@ def test_a_throttle_without_a_group_is_a_configuration_error():
     request = APIView().initialize_request(APIRequestFactory().get("/"))
     with pytest.raises(ImproperlyConfigured):
         AnonymousRateThrottle().allow_request(request, NoGroup())
+
+
+def test_redis_unreachable_authenticated_requests_fail_open(api, make_key, fund, org, settings):
+    fund(org, 1_000_000)
+    _, full = make_key()
+    settings.CACHES = UNREACHABLE_REDIS
+    auth = {"Authorization": f"Bearer {full}"}
+    r = api.get("/api/v1/credits", headers=auth)
+    assert r.status_code == 200
+    assert r.json()["balance"] == "1.000000"
+    r = api.post("/api/v1/echo", {"message": "still metered"}, format="json", headers=auth)
+    assert (r.status_code, r.json()["charged"]) == (200, "0.001000")
+
+
+def test_redis_unreachable_authenticated_requests_fail_closed(api, make_key, fund, org, settings):
+    fund(org, 1_000_000)
+    _, full = make_key()
+    settings.CACHES = UNREACHABLE_REDIS
+    settings.RATE_LIMIT_FAIL_OPEN = False
+    auth = {"Authorization": f"Bearer {full}"}
+    for r in (
+        api.get("/api/v1/credits", headers=auth),
+        api.post("/api/v1/echo", {"message": "refused"}, format="json", headers=auth),
+    ):
+        assert r.status_code == 503
+        assert r.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert org.ledger_entries.filter(kind="usage").count() == 0
