@@ -79,6 +79,19 @@ def test_anonymous_limit_of_10_under_30_parallel_requests(settings):
     assert Counter(results) == {200: 10, 429: 20}
 
 
+def test_key_limit_of_10_under_30_parallel_requests(make_key):
+    _, full = make_key(permissions=["billing"], rate_limit=10)
+    fresh_window(key_bucket(full))
+
+    def call(i):
+        r = APIClient().get("/api/v1/credits", headers={"Authorization": f"Bearer {full}"})
+        return r.status_code, r["X-RateLimit-Remaining"]
+
+    results = in_parallel(30, call)
+    assert Counter(status for status, _ in results) == {200: 10, 429: 20}
+    assert sorted(int(left) for status, left in results if status == 200) == list(range(10))
+
+
 def test_verify_counts_a_key_limit_of_10_under_30_parallel_requests(make_key, fund, org):
     fund(org, 1_000_000)
     _, gateway = make_key(permissions=["verify"], name="gateway", rate_limit=100_000)
@@ -173,8 +186,10 @@ def _wait_until_up(process: subprocess.Popen, port: int) -> None:
     raise AssertionError(f"server on {port} did not answer within 60 s")
 
 
-@pytest.fixture
-def two_servers():
+@pytest.fixture(scope="module")
+def two_servers(django_db_setup):
+    """Two gunicorn processes for this module's tests (each request opens its own
+    database connection, so the per-test flush of the test database is unhindered)."""
     ports = [_free_port(), _free_port()]
     processes = [_start_server(port) for port in ports]
     try:
@@ -219,3 +234,28 @@ def test_two_server_processes_share_one_count(two_servers, make_key, fund, org):
         ("RATE_LIMITED", 0),
     ]
     assert balance_micros(organization=org) == 1_000_000 - 6 * 10_000
+
+
+def test_two_server_processes_share_one_key_counter(two_servers, make_key):
+    _, full = make_key(permissions=["billing"], rate_limit=4)
+    fresh_window(key_bucket(full), margin=10)
+    seen = []
+    for i in range(6):
+        request = urllib.request.Request(
+            f"{two_servers[i % 2]}/api/v1/credits", headers={"Authorization": f"Bearer {full}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, headers = response.status, response.headers
+        except urllib.error.HTTPError as exc:
+            status, headers = exc.code, exc.headers
+        seen.append((status, headers["X-RateLimit-Remaining"], headers.get("Retry-After")))
+    assert [(status, left) for status, left, _ in seen] == [
+        (200, "3"),
+        (200, "2"),
+        (200, "1"),
+        (200, "0"),
+        (429, "0"),
+        (429, "0"),
+    ]
+    assert all(1 <= int(retry) <= 60 for status, _, retry in seen if status == 429)
