@@ -90,8 +90,7 @@ class AnonymousRateThrottle(BaseThrottle):
             return True
         raise Throttled(
             wait=self.state.retry_after,
-            detail=f"Rate limit exceeded: {limit} requests per {period} seconds "
-            "from this address.",
+            detail=f"Rate limit exceeded: {limit} requests per {period} s from this address.",
         )
 
     def wait(self) -> float | None:

@@ -35,7 +35,12 @@ def test_anonymous_limit_per_address_with_headers(api):
     assert seen == [2, 1, 0]
     r = api.get("/api/test/anon-nonce")
     assert r.status_code == 429
-    assert r.json() == {"error": {"code": "RATE_LIMITED", "message": r.json()["error"]["message"]}}
+    assert r.json() == {
+        "error": {
+            "code": "RATE_LIMITED",
+            "message": "Rate limit exceeded: 3 requests per 60 s from this address.",
+        }
+    }
     assert 1 <= int(r["Retry-After"]) <= 60
     assert (r["X-RateLimit-Limit"], r["X-RateLimit-Remaining"]) == ("3", "0")
 
