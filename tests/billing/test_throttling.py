@@ -35,13 +35,15 @@ def test_anonymous_limit_per_address_with_headers(api):
     assert seen == [2, 1, 0]
     r = api.get("/api/test/anon-nonce")
     assert r.status_code == 429
+    retry = int(r["Retry-After"])
+    assert 1 <= retry <= 60
     assert r.json() == {
         "error": {
             "code": "RATE_LIMITED",
-            "message": "Rate limit exceeded: 3 requests per 60 s from this address.",
+            "message": "Rate limit exceeded: 3 requests per 60 s from this address. "
+            f"Expected available in {retry} second{'s' if retry != 1 else ''}.",
         }
     }
-    assert 1 <= int(r["Retry-After"]) <= 60
     assert (r["X-RateLimit-Limit"], r["X-RateLimit-Remaining"]) == ("3", "0")
 
 
