@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
+
+from config.net import client_ip
 
 logger = logging.getLogger("gatehouse.errors")
+auth_logger = logging.getLogger("gatehouse.auth")
 
 
 class ServiceError(Exception):
@@ -177,6 +179,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             message.startswith("Authentication credentials were not provided")
         ):
             message = "Invalid or missing authentication"
+        if isinstance(exc, drf.NotAuthenticated):
+            # Bad credentials are logged by the class that refused them; this is
+            # the request that brought none.
+            auth_logger.warning(
+                "Unauthorized access attempt: no credentials for %s from %s",
+                getattr(context.get("request"), "path", "?"),
+                client_ip(context["request"]) if context.get("request") else None,
+            )
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if getattr(exc, "wait", None):
@@ -190,5 +200,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
         status, code, details = 500, "INTERNAL_ERROR", None
         message = "Internal server error. Quote the X-Request-ID header when reporting it."
+    # Imported here: rest_framework.views loads DEFAULT_AUTHENTICATION_CLASSES on
+    # import, and those import this module (their errors), a cycle at start-up.
+    from rest_framework.views import set_rollback
+
     set_rollback()
     return Response(envelope(code, message, details), status=status, headers=headers)

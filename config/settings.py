@@ -7,6 +7,7 @@ Redis, which is what production and the concurrency tests use.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ApiErrorMiddleware",
+    "billing.middleware.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -184,10 +186,14 @@ CORS_EXPOSE_HEADERS = [
 # --- REST API ---------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Order matters: wallet signature (fails closed), API key, dashboard session last
+    # (DRF takes the WWW-Authenticate challenge from the first class only).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "apikeys.authentication.APIKeyAuthentication",
+        "accounts.authentication.SessionPrincipalAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["billing.throttling.PrincipalRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
@@ -215,6 +221,32 @@ SPECTACULAR_SETTINGS = {
 INITIAL_FREE_CREDITS = env_usd("INITIAL_FREE_CREDITS", "5")
 # Largest single credit movement an operator or the API may make, in USD.
 MAX_CREDIT_AMOUNT_USD = env_int("MAX_CREDIT_AMOUNT_USD", 1_000_000_000, minimum=1)
+
+# --- API keys (apikeys/) ------------------------------------------------------
+
+# The `ek` in `ek_live_...`: 1-16 lowercase letters or digits.
+API_KEY_PREFIX = env_str("API_KEY_PREFIX", "ek")
+# Header names besides X-API-Key that carry a key (e.g. X-Ethos-Api-Key).
+API_KEY_EXTRA_HEADERS = env_list("API_KEY_EXTRA_HEADERS", [])
+# Which wins when a request carries both X-API-Key and Bearer: "x-api-key" or "bearer".
+API_KEY_HEADER_PRECEDENCE = env_str("API_KEY_HEADER_PRECEDENCE", "x-api-key").strip().lower()
+if API_KEY_HEADER_PRECEDENCE not in {"x-api-key", "bearer"}:
+    raise ImproperlyConfigured(
+        f"API_KEY_HEADER_PRECEDENCE must be x-api-key or bearer, got {API_KEY_HEADER_PRECEDENCE!r}"
+    )
+API_KEY_MAX_ACTIVE = env_int("API_KEY_MAX_ACTIVE", 25, minimum=1)
+API_KEY_DEFAULT_EXPIRY_DAYS = env_int("API_KEY_DEFAULT_EXPIRY_DAYS", 90, minimum=1)
+API_KEY_MAX_EXPIRY_DAYS = env_int("API_KEY_MAX_EXPIRY_DAYS", 365, minimum=1)
+if API_KEY_DEFAULT_EXPIRY_DAYS > API_KEY_MAX_EXPIRY_DAYS:
+    raise ImproperlyConfigured(
+        "API_KEY_DEFAULT_EXPIRY_DAYS must not exceed API_KEY_MAX_EXPIRY_DAYS"
+    )
+# How long a key's record stays in the shared cache (revocation overwrites it at once).
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 300, minimum=1)
+# Failed authentication attempts allowed per client address (django-ratelimit rate syntax).
+AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
+    raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
 
 PLAN_RATE_LIMITS = {
     "free": env_int("PLAN_FREE_RATE_LIMIT", 60, minimum=1),
