@@ -1,0 +1,115 @@
+"""SIWE endpoints: thin — parse, call the wallet services, render."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wallet.client_ip import client_ip
+from wallet.nonces import nonce_issue
+from wallet.serializers import SiweVerifySerializer
+from wallet.services import siwe_sign_in
+from wallet.siwe_verify import SiweFailed
+
+logger = logging.getLogger("gatehouse.auth")
+
+# The per-client-IP limit of anonymous endpoints (ANONYMOUS_RATE, SPEC §4) is a
+# throttle class from billing; list it here, and it applies to the nonce, verify
+# and headless key-creation endpoints alike.
+ANONYMOUS_THROTTLES: tuple[type, ...] = ()
+
+
+class AnonymousWalletView(APIView):
+    """No credentials are read (a wallet proves itself in the body), so no CSRF
+    either; only the per-IP throttle applies."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = ANONYMOUS_THROTTLES
+
+
+class SiweNonceView(AnonymousWalletView):
+    @extend_schema(
+        operation_id="siwe_nonce",
+        responses=inline_serializer(
+            "SiweNonce",
+            {
+                "nonce": serializers.CharField(),
+                "domain": serializers.CharField(),
+                "uri": serializers.CharField(),
+                "chainId": serializers.IntegerField(),
+                "version": serializers.CharField(),
+                "statement": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        """A single-use nonce (5 minutes) and the values a SIWE message must carry."""
+        response = Response(
+            {
+                "nonce": nonce_issue(),
+                "domain": settings.APP_DOMAIN,
+                "uri": settings.APP_ORIGIN,
+                "chainId": settings.SIWE_ALLOWED_CHAIN_IDS[0],
+                "version": "1",
+                "statement": settings.SIWE_STATEMENT,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SiweVerifyView(AnonymousWalletView):
+    @extend_schema(
+        operation_id="siwe_verify",
+        request=SiweVerifySerializer,
+        responses=inline_serializer(
+            "SiweSignIn",
+            {
+                "apiKey": serializers.CharField(),
+                "user": serializers.DictField(),
+                "organization": serializers.DictField(),
+                "isNewAccount": serializers.BooleanField(),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        """Verify a signed SIWE message; find or create the account; return a new key."""
+        body = SiweVerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ip = client_ip(request)
+        try:
+            result = siwe_sign_in(
+                message=body.validated_data["message"],
+                signature=body.validated_data["signature"],
+                actor_ip=ip,
+            )
+        except SiweFailed as exc:
+            logger.warning("Unauthorized access attempt: %s from %s", exc.reason, ip)
+            raise
+        response = Response(
+            {
+                "apiKey": result.key,
+                "user": {
+                    "id": str(result.user.pk),
+                    "username": result.user.username,
+                    "walletAddress": result.user.wallet_address,
+                },
+                "organization": {
+                    "id": str(result.organization.pk),
+                    "name": result.organization.name,
+                    "slug": result.organization.slug,
+                    "plan": result.organization.plan,
+                },
+                "isNewAccount": result.is_new_account,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
