@@ -7,6 +7,7 @@ Redis, which is what production and the concurrency tests use.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -247,6 +248,32 @@ WALLET_AUTH_MAX_SKEW_SECONDS = env_int("WALLET_AUTH_MAX_SKEW_SECONDS", 300, mini
 # How long a wallet's (user, organization, plan limit) stays in the shared cache;
 # changes to users, memberships and organizations drop it at once.
 WALLET_PRINCIPAL_CACHE_SECONDS = env_int("WALLET_PRINCIPAL_CACHE_SECONDS", 60, minimum=0)
+
+# --- API keys (apikeys/) ------------------------------------------------------
+
+# The `ek` in `ek_live_...`: 1-16 lowercase letters or digits.
+API_KEY_PREFIX = env_str("API_KEY_PREFIX", "ek")
+# Header names besides X-API-Key that carry a key (e.g. X-Ethos-Api-Key).
+API_KEY_EXTRA_HEADERS = env_list("API_KEY_EXTRA_HEADERS", [])
+# Which wins when a request carries both X-API-Key and Bearer: "x-api-key" or "bearer".
+API_KEY_HEADER_PRECEDENCE = env_str("API_KEY_HEADER_PRECEDENCE", "x-api-key").strip().lower()
+if API_KEY_HEADER_PRECEDENCE not in {"x-api-key", "bearer"}:
+    raise ImproperlyConfigured(
+        f"API_KEY_HEADER_PRECEDENCE must be x-api-key or bearer, got {API_KEY_HEADER_PRECEDENCE!r}"
+    )
+API_KEY_MAX_ACTIVE = env_int("API_KEY_MAX_ACTIVE", 25, minimum=1)
+API_KEY_DEFAULT_EXPIRY_DAYS = env_int("API_KEY_DEFAULT_EXPIRY_DAYS", 90, minimum=1)
+API_KEY_MAX_EXPIRY_DAYS = env_int("API_KEY_MAX_EXPIRY_DAYS", 365, minimum=1)
+if API_KEY_DEFAULT_EXPIRY_DAYS > API_KEY_MAX_EXPIRY_DAYS:
+    raise ImproperlyConfigured(
+        "API_KEY_DEFAULT_EXPIRY_DAYS must not exceed API_KEY_MAX_EXPIRY_DAYS"
+    )
+# How long a key's record stays in the shared cache (revocation overwrites it at once).
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 300, minimum=1)
+# Failed authentication attempts allowed per client address (django-ratelimit rate syntax).
+AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
+    raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
 
 PLAN_RATE_LIMITS = {
     "free": env_int("PLAN_FREE_RATE_LIMIT", 60, minimum=1),

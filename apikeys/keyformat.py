@@ -1,0 +1,121 @@
+"""The API key format: generate, check, digest and hint. Pure functions, no I/O.
+
+A key is `<prefix>_<live|test>_<secret><checksum>`:
+- `secret`: SECRET_LENGTH base62 characters from `secrets` (32 x log2(62) = 190 bits,
+  so even after the hint shows four of them more than 128 unknown bits remain);
+- `checksum`: the CRC32 of everything before it, in base62, 6 characters, so a
+  scanner can recognise a leaked key and the server rejects a mistyped or made-up
+  key before touching the database or the cache.
+
+Only `digest()` (SHA-256 hex of the whole key) and `hint()` are ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+SECRET_LENGTH = 32
+CHECKSUM_LENGTH = 6  # 62**6 > 2**32, so any CRC32 fits
+ENVIRONMENTS = ("live", "test")
+# Longest header value we even look at; anything longer is refused unparsed.
+MAX_HEADER_LENGTH = 256
+
+_PREFIX_RE = re.compile(r"^[a-z0-9]{1,16}$")
+_BODY_RE = re.compile(r"^[0-9A-Za-z]+$")
+
+
+def _prefix() -> str:
+    prefix = settings.API_KEY_PREFIX
+    if not _PREFIX_RE.match(prefix):
+        # Misconfiguration, not bad input: fail loudly.
+        raise ValueError("API_KEY_PREFIX must be 1-16 lowercase letters or digits")
+    return prefix
+
+
+def _base62(number: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        number, rem = divmod(number, 62)
+        chars.append(BASE62[rem])
+    return "".join(reversed(chars))
+
+
+def checksum(body: str) -> str:
+    """6-character base62 CRC32 of `body` (everything before the checksum)."""
+    return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate(environment: str = "live") -> str:
+    """A new full key. The caller shows it once and keeps only digest() and hint()."""
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"environment must be one of {ENVIRONMENTS}")
+    body = f"{_prefix()}_{environment}_" + "".join(
+        secrets.choice(BASE62) for _ in range(SECRET_LENGTH)
+    )
+    return body + checksum(body)
+
+
+def key_length() -> int:
+    return len(_prefix()) + 6 + SECRET_LENGTH + CHECKSUM_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedKey:
+    """A key whose shape and checksum are right; it may still not exist."""
+
+    key: str
+    environment: str
+
+    @property
+    def digest(self) -> str:
+        return digest(self.key)
+
+    @property
+    def hint(self) -> str:
+        return hint(self.key)
+
+
+def parse(raw: str) -> ParsedKey | None:
+    """The key in `raw` if its prefix, length, alphabet and checksum are right, else None.
+
+    Cheap and side-effect free: garbage costs a few string operations.
+    """
+    if not isinstance(raw, str) or len(raw) != key_length():
+        return None
+    prefix = _prefix()
+    head = len(prefix) + 6  # "<prefix>_live_"
+    if raw[: len(prefix) + 1] != f"{prefix}_" or raw[head - 1] != "_":
+        return None
+    environment = raw[len(prefix) + 1 : head - 1]
+    if environment not in ENVIRONMENTS:
+        return None
+    tail = raw[head:]
+    if not tail.isascii() or not _BODY_RE.match(tail):
+        return None
+    if checksum(raw[:-CHECKSUM_LENGTH]) != raw[-CHECKSUM_LENGTH:]:
+        return None
+    return ParsedKey(key=raw, environment=environment)
+
+
+def looks_like_key(value: str) -> bool:
+    """Does `value` start like one of our keys (for refusing keys in query strings)?"""
+    prefix = _prefix()
+    return value.startswith((f"{prefix}_live_", f"{prefix}_test_"))
+
+
+def digest(key: str) -> str:
+    """SHA-256 hex of the whole key: what the database stores and indexes."""
+    return hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
+def hint(key: str) -> str:
+    """Display hint such as `ek_live_AbCd…wxYz`: four characters of the secret, the last four."""
+    head = len(_prefix()) + 6
+    return f"{key[:head]}{key[head : head + 4]}…{key[-4:]}"
