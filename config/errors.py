@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger("gatehouse.errors")
 
@@ -190,5 +189,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
         status, code, details = 500, "INTERNAL_ERROR", None
         message = "Internal server error. Quote the X-Request-ID header when reporting it."
+    # Imported here, not at the top: rest_framework.views loads the authentication
+    # classes named in settings, and those import this module (a cycle otherwise).
+    from rest_framework.views import set_rollback
+
     set_rollback()
     return Response(envelope(code, message, details), status=status, headers=headers)
