@@ -186,6 +186,9 @@ CORS_EXPOSE_HEADERS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: it fails closed when its three headers are present, and DRF asks
+        # the first class for the WWW-Authenticate header of a 401.
+        "wallet.authentication.WalletSignatureAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -38,6 +38,8 @@ class SiweFailed(Unauthorized):
     def __init__(self, reason: str):
         super().__init__()
         self.reason = reason
+        # A 401 names a scheme; what a sign-in yields is a bearer key.
+        self.headers = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,14 @@ def siwe_verify(
     message: str,
     signature: str,
     headless: bool = False,
+    expected_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> VerifiedSiwe:
     """Verify a signed SIWE message and spend its nonce; SiweFailed on any mismatch.
 
     headless=True applies the key-creation rules: an expirationTime is required
     and at most HEADLESS_MAX_LIFETIME ahead, and the nonce may be the client's own.
+    expected_address: the message must be signed in for this address (any case).
     """
     check_message_text(message)
     signature_bytes = parse_signature(signature)
@@ -89,6 +93,8 @@ def siwe_verify(
         address = checksum_address(parsed.address)
     except ValidationFailed:
         raise SiweFailed("SIWE address is neither checksummed nor lowercase") from None
+    if expected_address is not None and expected_address.lower() != address.lower():
+        raise SiweFailed(f"SIWE message is for {address}, not {expected_address}")
 
     try:
         # Expiration, notBefore and the signature; domain again for good measure.
