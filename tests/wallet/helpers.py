@@ -34,7 +34,7 @@ def siwe_text(
     uri: str | None = None,
     chain_id: int = 1,
     issued_at: dt.datetime | None = None,
-    expiration: dt.datetime | None | bool = True,
+    expiration: dt.datetime | bool | None = True,
     not_before: dt.datetime | None = None,
     address: str | None = None,
     statement: str | None = "Sign in to Gatehouse.",

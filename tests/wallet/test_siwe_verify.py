@@ -78,7 +78,9 @@ class TestSiweVerify:
         assert "neither checksummed nor lowercase" in reason_of(wallet, text)
 
     def test_base_chain_is_allowed(self, wallet):
-        assert verify(wallet, siwe_text(wallet, nonce=nonce_issue(), chain_id=8453)).chain_id == 8453
+        assert (
+            verify(wallet, siwe_text(wallet, nonce=nonce_issue(), chain_id=8453)).chain_id == 8453
+        )
 
     def test_uri_may_be_any_path_on_our_origin(self, wallet):
         text = siwe_text(wallet, nonce=nonce_issue(), uri="http://127.0.0.1:8000/login?x=1")
@@ -119,7 +121,9 @@ class TestSiweVerify:
 
     def test_issued_at_within_the_skew_is_accepted(self, wallet):
         text = siwe_text(
-            wallet, nonce=nonce_issue(), issued_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+            wallet,
+            nonce=nonce_issue(),
+            issued_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30),
         )
         assert verify(wallet, text)
 
@@ -221,7 +225,9 @@ class TestHeadless:
 
     def test_expiration_ten_minutes_ahead_is_fine(self, wallet):
         exp = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
-        assert verify(wallet, siwe_text(wallet, nonce="clientChosen42", expiration=exp), headless=True)
+        assert verify(
+            wallet, siwe_text(wallet, nonce="clientChosen42", expiration=exp), headless=True
+        )
 
     def test_sign_in_message_cannot_be_replayed_for_key_creation(self, wallet):
         text = siwe_text(wallet, nonce=nonce_issue())

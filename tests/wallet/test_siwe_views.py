@@ -200,10 +200,16 @@ class TestVerifyBadInput:
     @pytest.mark.parametrize(
         ("body", "fields"),
         [
-            ({}, {"message": ["This field is required."], "signature": ["This field is required."]}),
+            (
+                {},
+                {"message": ["This field is required."], "signature": ["This field is required."]},
+            ),
             ({"message": "x"}, {"signature": ["This field is required."]}),
             ({"message": 5, "signature": "0x" + "11" * 65}, {"message": ["Must be a string."]}),
-            ({"message": None, "signature": "0x" + "11" * 65}, {"message": ["This field may not be null."]}),
+            (
+                {"message": None, "signature": "0x" + "11" * 65},
+                {"message": ["This field may not be null."]},
+            ),
             ({"message": ["a"], "signature": "0x" + "11" * 65}, {"message": ["Must be a string."]}),
             ({"message": "x", "signature": 12}, {"signature": ["Must be a string."]}),
             ({"message": "x", "signature": {"r": 1}}, {"signature": ["Must be a string."]}),
