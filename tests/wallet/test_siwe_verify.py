@@ -172,11 +172,37 @@ class TestSiweVerify:
         [
             "hello",
             "127.0.0.1:8000 wants you to sign in with your Ethereum account:\n0x0\n",
-            "\n" * 50,
+            "\n" * 10,
         ],
     )
     def test_unparseable_message_fails(self, wallet, text):
         assert reason_of(wallet, text).startswith("SIWE message does not parse")
+
+    def test_oversized_line_is_refused_before_parsing(self, wallet):
+        text = siwe_text(wallet, nonce=nonce_issue(), statement="a" * 513)
+        assert reason_of(wallet, text) == "SIWE message has a line over 512 characters"
+        text = siwe_text(wallet, nonce=nonce_issue(), statement="a" * 512)
+        assert verify(wallet, text)
+
+    def test_too_many_lines_are_refused_before_parsing(self, wallet):
+        text = siwe_text(wallet, nonce=nonce_issue()) + "\nResources:" + "\n- https://a.b/c" * 40
+        assert reason_of(wallet, text) == "SIWE message has more than 40 lines"
+
+    def test_some_resources_are_fine(self, wallet):
+        text = siwe_text(wallet, nonce=nonce_issue()) + "\nResources:" + "\n- https://a.b/c" * 5
+        assert verify(wallet, text)
+
+    @pytest.mark.parametrize(
+        ("header", "reason"),
+        [
+            ("evil.example", "SIWE domain 'evil.example' is not '127.0.0.1:8000'"),
+            ("https://127.0.0.1:8000", "SIWE scheme 'https' is not 'http'"),
+            ("http://evil.example", "SIWE domain 'evil.example' is not '127.0.0.1:8000'"),
+        ],
+    )
+    def test_header_line_is_checked_first(self, wallet, header, reason):
+        text = siwe_text(wallet, nonce=nonce_issue()).replace("127.0.0.1:8000", header, 1)
+        assert reason_of(wallet, text) == reason
 
     def test_version_two_does_not_parse(self, wallet):
         text = siwe_text(wallet, nonce=nonce_issue()).replace("Version: 1", "Version: 2")

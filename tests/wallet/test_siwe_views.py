@@ -249,7 +249,7 @@ class TestVerifyBadInput:
         assert nothing_created()
         assert cache.get(f"siwe:nonce:{nonce}") == 1
 
-    @pytest.mark.parametrize("raw", ["[]", '"text"', "12", "null", "{", "\xff"])
+    @pytest.mark.parametrize("raw", ["[]", '"text"', "12", "null", "{", "\xff", '{"message": NaN}'])
     def test_body_that_is_not_an_object_is_a_400(self, raw):
         response = Client().post(VERIFY_URL, raw, content_type="application/json")
         assert response.status_code == 400
