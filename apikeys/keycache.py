@@ -48,14 +48,6 @@ def rate_bucket(digest: str) -> str:
     return f"apikey:{digest}"
 
 
-def failure_bucket(ip: str) -> str:
-    return f"authfail:{ip}"
-
-
-def failure_limit() -> tuple[int, int]:
-    return ratelimit.parse_rate(settings.AUTH_FAILURE_RATE)
-
-
 def build_record(key: Any, digest: str) -> dict[str, Any]:
     """The cacheable state of `key` as seen through `digest` (current or previous)."""
     record: dict[str, Any] = {
@@ -119,8 +111,8 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
     window = ratelimit.window_end(bucket, period)
     counter = ratelimit.counter_key(bucket, period, window)
     if failures_from is not None:
-        _, fail_period = failure_limit()
-        fail_bucket = failure_bucket(failures_from)
+        _, fail_period = ratelimit.auth_failure_rate()
+        fail_bucket = ratelimit.auth_failure_bucket(failures_from)
         fail_counter = ratelimit.counter_key(
             fail_bucket, fail_period, ratelimit.window_end(fail_bucket, fail_period)
         )

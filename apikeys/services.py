@@ -419,7 +419,7 @@ def apikey_verify(
     if parsed is None:
         return KeyCheck(KeyCode.NOT_FOUND, malformed=True)
     digest, hint = parsed.digest, parsed.hint
-    fail_limit, fail_period = keycache.failure_limit()
+    fail_limit, _ = ratelimit.auth_failure_rate()
     try:
         hot = keycache.hot_read(digest, ip=ip, count=count, failures_from=failures_from)
     except Exception:
@@ -443,8 +443,7 @@ def apikey_verify(
     if code is not KeyCode.VALID:
         if over:
             return KeyCheck(code, hint=hint, locked_out=True)
-        if failures_from is not None:
-            ratelimit.hit(keycache.failure_bucket(failures_from), fail_limit, fail_period)
+        ratelimit.count_auth_failure(failures_from)
         return KeyCheck(code, key=_info(record) if record else None, hint=hint)
 
     info = _info(record)

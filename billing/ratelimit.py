@@ -132,6 +132,35 @@ def peek(bucket: str, limit: int, period: int = 60) -> RateState:
     )
 
 
+# --- failed authentication per client address ----------------------------------
+
+
+def auth_failure_bucket(ip: str) -> str:
+    return f"authfail:{ip}"
+
+
+def auth_failure_rate() -> tuple[int, int]:
+    """(failures allowed, period in seconds) from settings.AUTH_FAILURE_RATE."""
+    return parse_rate(settings.AUTH_FAILURE_RATE)
+
+
+def count_auth_failure(ip: str | None) -> RateState | None:
+    """Count one failed authentication from `ip` (no address, nothing to count)."""
+    if ip is None:
+        return None
+    limit, period = auth_failure_rate()
+    return hit(auth_failure_bucket(ip), limit, period)
+
+
+def auth_failures_exceeded(ip: str | None) -> RateState | None:
+    """The address's failure window when it is over AUTH_FAILURE_RATE, else None."""
+    if ip is None:
+        return None
+    limit, period = auth_failure_rate()
+    state = peek(auth_failure_bucket(ip), limit, period)
+    return None if state.allowed else state
+
+
 # --- remembering the state of the current request ---------------------------
 # The API-key authentication takes the count in its cache round trip; the
 # throttle and the response headers reuse it instead of counting twice.

@@ -16,7 +16,10 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from config.net import client_ip
+
 logger = logging.getLogger("gatehouse.errors")
+auth_logger = logging.getLogger("gatehouse.auth")
 
 
 class ServiceError(Exception):
@@ -176,6 +179,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             message.startswith("Authentication credentials were not provided")
         ):
             message = "Invalid or missing authentication"
+        if isinstance(exc, drf.NotAuthenticated):
+            # Bad credentials are logged by the class that refused them; this is
+            # the request that brought none.
+            auth_logger.warning(
+                "Unauthorized access attempt: no credentials for %s from %s",
+                getattr(context.get("request"), "path", "?"),
+                client_ip(context["request"]) if context.get("request") else None,
+            )
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if getattr(exc, "wait", None):
@@ -189,8 +200,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
         status, code, details = 500, "INTERNAL_ERROR", None
         message = "Internal server error. Quote the X-Request-ID header when reporting it."
-    # Imported here, not at the top: rest_framework.views loads the authentication
-    # classes named in settings, and those import this module (a cycle otherwise).
+    # Imported here: rest_framework.views loads DEFAULT_AUTHENTICATION_CLASSES on
+    # import, and those import this module (their errors), a cycle at start-up.
     from rest_framework.views import set_rollback
 
     set_rollback()

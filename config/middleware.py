@@ -11,8 +11,6 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from config.errors import error_response
-
 logger = logging.getLogger("gatehouse.errors")
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -65,6 +63,11 @@ class ApiErrorMiddleware:
         if not is_api_path(request.path):
             return None
         logger.exception("Unhandled error in %s %s", request.method, request.path)
+        # Imported here: LOGGING loads this module (RequestIdLogFilter) before the app
+        # registry is ready, and config.errors pulls in DRF, which imports the
+        # authentication classes, which import models.
+        from config.errors import error_response
+
         return error_response(
             500,
             "INTERNAL_ERROR",

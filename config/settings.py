@@ -185,11 +185,12 @@ CORS_EXPOSE_HEADERS = [
 # --- REST API ---------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Order matters: wallet signature (fails closed), API key, dashboard session last
+    # (DRF takes the WWW-Authenticate challenge from the first class only).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # First: it fails closed when its three headers are present, and DRF asks
-        # the first class for the WWW-Authenticate header of a 401.
         "wallet.authentication.WalletSignatureAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "apikeys.authentication.APIKeyAuthentication",
+        "accounts.authentication.SessionPrincipalAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

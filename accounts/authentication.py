@@ -1,0 +1,71 @@
+"""Dashboard-session authentication, and the failure log/count every auth class shares.
+
+Each authentication class returns `(user, Principal)`; this one turns a logged-in
+dashboard session into a Principal for the session's active organization.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import PermissionDenied
+
+from accounts.models import Membership
+from accounts.principal import AuthMethod, Principal
+from billing import ratelimit
+from config.net import client_ip
+
+logger = logging.getLogger("gatehouse.auth")
+
+# The dashboard's organization switcher stores the chosen organization here.
+ACTIVE_ORG_SESSION_KEY = "active_org_id"
+
+
+def log_unauthorized(request: Any, reason: str) -> None:
+    """The one log line of every authentication failure. `reason` may name a key's
+    hint, never the key."""
+    logger.warning("Unauthorized access attempt: %s from %s", reason, client_ip(request))
+
+
+def auth_failed(request: Any, reason: str) -> None:
+    """Log a failed authentication and count it against the client's address
+    (AUTH_FAILURE_RATE). Auth classes call this before raising."""
+    log_unauthorized(request, reason)
+    ratelimit.count_auth_failure(client_ip(request))
+
+
+def session_principal(request: Any, user: Any) -> Principal | None:
+    """The Principal of a dashboard user: the session's active organization if the
+    user still belongs to it, else their first membership; None without any."""
+    memberships = list(Membership.objects.filter(user=user).select_related("organization"))
+    if not memberships:
+        return None
+    wanted = str(request.session.get(ACTIVE_ORG_SESSION_KEY, ""))
+    membership = next((m for m in memberships if str(m.organization_id) == wanted), memberships[0])
+    org = membership.organization
+    return Principal(
+        method=AuthMethod.SESSION,
+        organization_id=org.id,
+        user_id=user.pk,
+        rate_limit=org.rate_limit_per_minute,
+    )
+
+
+class SessionPrincipalAuthentication(SessionAuthentication):
+    """DRF's session authentication (CSRF enforced) with a Principal as `request.auth`.
+
+    Keep it last: DRF asks only the first class for a WWW-Authenticate header.
+    """
+
+    def authenticate(self, request):
+        user = getattr(request._request, "user", None)
+        if not user or not user.is_active:
+            return None
+        self.enforce_csrf(request)
+        principal = session_principal(request._request, user)
+        if principal is None:
+            log_unauthorized(request, f"session user {user.pk} belongs to no organization")
+            raise PermissionDenied("Your account does not belong to any organization.")
+        return (user, principal)
