@@ -18,22 +18,23 @@ set-if-absent (the replay guard) and one cache read (the wallet's principal).
 
 from __future__ import annotations
 
-import logging
 import time
+from typing import NoReturn
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from accounts.authentication import log_unauthorized
 from accounts.wallet_address import checksum_address
+from apikeys.authentication import AuthenticationThrottled
+from billing import ratelimit
 from config.errors import ServiceError, Unauthorized, ValidationFailed
-from wallet.client_ip import client_ip
+from config.net import client_ip
 from wallet.principals import WalletAccountUnusable, wallet_principal
 from wallet.replay import signature_first_use
 from wallet.signatures import parse_signature, recover_signer
-
-logger = logging.getLogger("gatehouse.auth")
 
 ADDRESS_HEADER = "X-Wallet-Address"
 TIMESTAMP_HEADER = "X-Timestamp"
@@ -82,7 +83,6 @@ class WalletSignatureAuthentication(BaseAuthentication):
         present = [name for name, value in values.items() if value is not None]
         if not present:
             return None
-        ip = client_ip(request)
         try:
             if len(present) < len(HEADERS):
                 missing = [name for name in HEADERS if values[name] is None]
@@ -99,11 +99,9 @@ class WalletSignatureAuthentication(BaseAuthentication):
                 path=request.path,
             )
         except WalletAuthFailed as exc:
-            logger.warning("Unauthorized access attempt: %s from %s", exc.reason, ip)
-            raise _as_drf(exc) from None
+            _refuse(request, exc.reason, exc)
         except ValidationFailed as exc:
-            logger.warning("Unauthorized access attempt: malformed wallet headers from %s", ip)
-            raise _as_drf(exc) from None
+            _refuse(request, f"malformed wallet headers ({exc.message})", exc)
         except ServiceError as exc:
             raise _as_drf(exc) from None
 
@@ -153,6 +151,17 @@ class WalletSignatureAuthentication(BaseAuthentication):
         # DRF asks only the first class for this, and this class is first: a
         # value here is what makes failed authentication a 401 rather than a 403.
         return WWW_AUTHENTICATE
+
+
+def _refuse(request: Request, reason: str, error: ServiceError) -> NoReturn:
+    """Log and count a failed attempt (AUTH_FAILURE_RATE per client address); past
+    the limit the answer is 429, for failing attempts only — a valid signature
+    from the same address never reaches this."""
+    log_unauthorized(request, reason)
+    state = ratelimit.count_auth_failure(client_ip(request))
+    if state is not None and not state.allowed:
+        raise AuthenticationThrottled(wait=state.retry_after) from None
+    raise _as_drf(error) from None
 
 
 def _meta_key(header: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -12,13 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wallet.client_ip import client_ip
+from accounts.authentication import auth_failed
+from config.net import client_ip
 from wallet.nonces import nonce_issue
 from wallet.serializers import SiweVerifySerializer
 from wallet.services import siwe_sign_in
 from wallet.siwe_verify import SiweFailed
-
-logger = logging.getLogger("gatehouse.auth")
 
 # The per-client-IP limit of anonymous endpoints (ANONYMOUS_RATE, SPEC §4) is a
 # throttle class from billing; list it here, and it applies to the nonce, verify
@@ -84,15 +81,14 @@ class SiweVerifyView(AnonymousWalletView):
         """Verify a signed SIWE message; find or create the account; return a new key."""
         body = SiweVerifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        ip = client_ip(request)
         try:
             result = siwe_sign_in(
                 message=body.validated_data["message"],
                 signature=body.validated_data["signature"],
-                actor_ip=ip,
+                actor_ip=client_ip(request),
             )
         except SiweFailed as exc:
-            logger.warning("Unauthorized access attempt: %s from %s", exc.reason, ip)
+            auth_failed(request, exc.reason)
             raise
         response = Response(
             {

@@ -269,6 +269,18 @@ class TestRefusals:
             f"for GET {PATH} from 127.0.0.1"
         ]
 
+    @override_settings(AUTH_FAILURE_RATE="3/m")
+    def test_past_the_failure_limit_failing_attempts_get_429_and_good_ones_pass(self, wallet):
+        forged = wallet_headers(new_wallet(), address=wallet.address)
+        assert [call(headers=forged)[0] for _ in range(3)] == [401, 401, 401]
+        request = factory.get(PATH, headers=forged)
+        response = WhoAmI.as_view()(request)
+        response.render()
+        assert response.status_code == 429
+        assert json.loads(response.content)["error"]["code"] == "RATE_LIMITED"
+        assert 1 <= int(response["Retry-After"]) <= 60
+        assert call(headers=wallet_headers(wallet))[0] == 200
+
     def test_401_names_the_scheme(self, wallet):
         request = factory.get(PATH, headers={"X-Timestamp": "1"})
         response = WhoAmI.as_view()(request)
