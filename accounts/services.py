@@ -87,7 +87,7 @@ def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, b
         try:
             with transaction.atomic():
                 if found is None:
-                    user = User(username=checksummed.lower(), wallet_address=checksummed)
+                    user = User(username=_free_username(checksummed), wallet_address=checksummed)
                     user.set_unusable_password()
                     user.save(force_insert=True)
                     created = True
@@ -112,6 +112,14 @@ def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, b
         except Conflict:
             continue
     raise Conflict("Could not create the account for this wallet; try again.")
+
+
+def _free_username(address: str) -> str:
+    username = address.lower()
+    if User.objects.filter(username=username).exists():
+        # Taken by a user whose wallet was changed since, or made by hand.
+        username = f"{username}-{secrets.token_hex(3)}"
+    return username
 
 
 def _free_wallet_slug(address: str) -> str:

@@ -104,6 +104,13 @@ class TestWalletAccountGetOrCreate:
         assert created
         assert org.slug.startswith(ADDRESS.lower() + "-")
 
+    def test_taken_username_gets_a_suffix(self):
+        User.objects.create_user(username=ADDRESS.lower())
+        user, _, created = wallet_account_get_or_create(address=ADDRESS)
+        assert created
+        assert user.username.startswith(ADDRESS.lower() + "-")
+        assert user.wallet_address == ADDRESS
+
     def test_user_without_an_owned_org_gets_one_but_no_second_bonus(self):
         user, org, _ = wallet_account_get_or_create(address=ADDRESS)
         Membership.objects.filter(user=user).delete()

@@ -269,6 +269,25 @@ class TestRefusals:
             f"for GET {PATH} from 127.0.0.1"
         ]
 
+    def test_changed_wallet_address_stops_the_old_one_at_once(
+        self, wallet, django_capture_on_commit_callbacks
+    ):
+        assert call(headers=wallet_headers(wallet))[0] == 200
+        user = get_user_model().objects.get()
+        user.wallet_address = new_wallet().address
+        with django_capture_on_commit_callbacks(execute=True):
+            user.save()
+        assert cache.get(principal_cache_key(wallet.address)) is None
+        # The old address is now an unknown wallet: it gets an account of its own.
+        status, body = call(headers=wallet_headers(wallet, timestamp_ms=_now_ms() + 1))
+        assert status == 200
+        assert body["userId"] != str(user.pk)
+
+    @override_settings(WALLET_PRINCIPAL_CACHE_SECONDS=0)
+    def test_principal_cache_can_be_turned_off(self, wallet):
+        assert call(headers=wallet_headers(wallet))[0] == 200
+        assert cache.get(principal_cache_key(wallet.address)) is None
+
     @override_settings(AUTH_FAILURE_RATE="3/m")
     def test_past_the_failure_limit_failing_attempts_get_429_and_good_ones_pass(self, wallet):
         forged = wallet_headers(new_wallet(), address=wallet.address)
