@@ -179,7 +179,7 @@ def active_key_count(organization: Organization | uuid.UUID) -> int:
 
 def apikey_create(
     *,
-    organization: Organization,
+    organization: Organization | uuid.UUID,
     created_by: Any = None,
     name: str,
     permissions: Iterable[str] = (),
@@ -190,7 +190,10 @@ def apikey_create(
     actor_ip: str | None = None,
     actor_key_id: uuid.UUID | None = None,
 ) -> tuple[APIKey, str]:
-    """Create a key; returns the row and the full key, which the caller shows once."""
+    """Create a key; returns the row and the full key, which the caller shows once.
+
+    `organization` and `created_by` may be instances or primary keys.
+    """
     now = timezone.now()
     name = clean_name(name)
     permissions = clean_permissions(permissions)
@@ -202,7 +205,9 @@ def apikey_create(
     with transaction.atomic():
         # The organization's row lock serialises creations, so the cap holds under
         # concurrency (two requests at 24 keys cannot both make the 25th).
-        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        org = Organization.objects.select_for_update().get(
+            pk=getattr(organization, "pk", organization)
+        )
         if active_key_count(org) >= settings.API_KEY_MAX_ACTIVE:
             raise KeyLimitReached(
                 f"At most {settings.API_KEY_MAX_ACTIVE} active API keys per organization; "
@@ -211,7 +216,7 @@ def apikey_create(
             )
         key = APIKey.objects.create(
             organization=org,
-            created_by=created_by,
+            created_by_id=getattr(created_by, "pk", created_by),
             name=name,
             environment=environment,
             permissions=permissions,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/auth/", include("wallet.urls")),
     path("api/v1/", include("billing.urls")),
+    path("api/v1/", include("apikeys.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^api(?:/.*)?$", views.api_not_found),
 ]

@@ -1,0 +1,46 @@
+"""OpenAPI (drf-spectacular) descriptions of our authentication schemes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class APIKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apikeys.authentication.APIKeyAuthentication"
+    name = ["apiKeyBearer", "apiKeyHeader"]
+
+    def get_security_definition(self, auto_schema):
+        prefix = settings.API_KEY_PREFIX
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": f"{prefix}_live_… or {prefix}_test_…",
+                "description": "An organization API key as `Authorization: Bearer <key>`.",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "The same key in `X-API-Key` (wins over Bearer by default).",
+            },
+        ]
+
+    def get_security_requirement(self, auto_schema):
+        # Either header, not both.
+        return [{"apiKeyBearer": []}, {"apiKeyHeader": []}]
+
+
+class SessionPrincipalScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.SessionPrincipalAuthentication"
+    name = "dashboardSession"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A dashboard login session; unsafe methods need the CSRF token "
+            "in X-CSRFToken.",
+        }

@@ -1,0 +1,220 @@
+"""REST endpoints for API keys and the "who am I" dashboard. Thin: parse, call a
+service, render. Every key is looked up within the caller's organization, so
+another organization's key id is a 404 KEY_NOT_FOUND, like a malformed one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Organization, User
+from accounts.principal import AuthMethod, Principal
+from apikeys import services
+from apikeys.errors import KeyNotFound
+from apikeys.models import APIKey
+from apikeys.permissions import CanManageKeys
+from apikeys.serializers import (
+    APIKeyCreateSerializer,
+    APIKeyEnvelopeSerializer,
+    APIKeyRegenerateSerializer,
+    APIKeySerializer,
+    APIKeyWithSecretSerializer,
+    DashboardSerializer,
+    ErrorSerializer,
+)
+from billing.money import format_usd
+from billing.services import balance_micros
+from config.errors import Forbidden
+from config.net import client_ip
+
+TAG = "API keys"
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="VALIDATION_ERROR"),
+    401: OpenApiResponse(ErrorSerializer, description="UNAUTHORIZED"),
+    403: OpenApiResponse(ErrorSerializer, description="FORBIDDEN"),
+    429: OpenApiResponse(ErrorSerializer, description="RATE_LIMITED"),
+}
+NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="KEY_NOT_FOUND")}
+
+
+def _actor(request: Request) -> dict[str, Any]:
+    """Who acts, for the audit trail: the person, or the key when a key acts."""
+    principal: Principal = request.auth
+    if principal.method is AuthMethod.API_KEY:
+        return {"actor_key_id": principal.key_id, "actor_ip": client_ip(request)}
+    return {"actor_id": principal.user_id, "actor_ip": client_ip(request)}
+
+
+def _get_key(request: Request, key_id: str) -> APIKey:
+    try:
+        pk = uuid.UUID(key_id)
+    except ValueError:
+        raise KeyNotFound() from None
+    key = APIKey.objects.filter(pk=pk, organization_id=request.auth.organization_id).first()
+    if key is None:
+        raise KeyNotFound()
+    return key
+
+
+def _check_delegation(principal: Principal, permissions: list[str], environment: str) -> None:
+    """A key may not mint a key stronger than itself: no permission it lacks, and a
+    sandbox key makes sandbox keys only."""
+    if principal.method is not AuthMethod.API_KEY:
+        return
+    if principal.permissions and (
+        not permissions or not all(principal.has_permission(p) for p in permissions)
+    ):
+        raise Forbidden("A key cannot grant permissions it does not hold.")
+    if principal.is_test and environment != "test":
+        raise Forbidden("A test key can only create test keys.")
+
+
+class APIKeyListCreateView(GenericAPIView):
+    permission_classes = [CanManageKeys]
+    serializer_class = APIKeySerializer
+
+    def get_queryset(self):
+        return APIKey.objects.filter(organization_id=self.request.auth.organization_id)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="List the organization's API keys (no secrets)",
+        responses={200: APIKeySerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset().order_by("-created_at", "-id"))
+        return self.get_paginated_response(APIKeySerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Create an API key; the full key is in this response only",
+        request=APIKeyCreateSerializer,
+        responses={
+            201: APIKeyWithSecretSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="KEY_LIMIT_REACHED"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = APIKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        permissions = body.get("permissions") or []
+        _check_delegation(request.auth, permissions, body["environment"])
+        actor = _actor(request)
+        key, full_key = services.apikey_create(
+            organization=request.auth.organization_id,
+            created_by=request.auth.user_id,
+            name=body["name"],
+            permissions=permissions,
+            environment=body["environment"],
+            rate_limit=body.get("rateLimit"),
+            allowed_ips=body.get("allowedIps") or [],
+            expires_at=body.get("expiresAt"),
+            actor_ip=actor["actor_ip"],
+            actor_key_id=actor.get("actor_key_id"),
+        )
+        return Response(
+            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class APIKeyDetailView(APIView):
+    permission_classes = [CanManageKeys]
+
+    def is_self_revocation(self) -> bool:
+        """Any key may revoke itself (CanManageKeys asks)."""
+        principal = self.request.auth
+        return (
+            self.request.method == "DELETE"
+            and isinstance(principal, Principal)
+            and principal.key_id is not None
+            and str(principal.key_id) == str(self.kwargs.get("key_id", "")).lower()
+        )
+
+    @extend_schema(
+        tags=[TAG],
+        summary="One API key (no secret)",
+        responses={200: APIKeyEnvelopeSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def get(self, request: Request, key_id: str) -> Response:
+        return Response({"apiKey": APIKeySerializer(_get_key(request, key_id)).data})
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Revoke an API key (immediate, irreversible; any key may revoke itself)",
+        responses={200: APIKeyEnvelopeSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def delete(self, request: Request, key_id: str) -> Response:
+        key = services.apikey_revoke(key=_get_key(request, key_id), **_actor(request))
+        return Response({"apiKey": APIKeySerializer(key).data})
+
+
+class APIKeyRegenerateView(APIView):
+    permission_classes = [CanManageKeys]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="New secret for the same key; the old one dies now or after the grace period",
+        request=APIKeyRegenerateSerializer,
+        responses={
+            200: APIKeyWithSecretSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="Revoked or expired key"),
+            **ERRORS,
+            **NOT_FOUND,
+        },
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = _get_key(request, key_id)
+        data = APIKeyRegenerateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, full_key = services.apikey_regenerate(
+            key=key,
+            grace_period_seconds=data.validated_data["gracePeriodSeconds"],
+            **_actor(request),
+        )
+        return Response({"apiKey": APIKeySerializer(key).data, "key": full_key})
+
+
+class DashboardView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["Account"],
+        summary="Who is calling: user, organization, auth method, key, credits",
+        responses={200: DashboardSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        principal: Principal = request.auth
+        org = Organization.objects.get(pk=principal.organization_id)
+        user = User.objects.filter(pk=principal.user_id).first() if principal.user_id else None
+        return Response(
+            {
+                "user": (
+                    {"id": user.pk, "username": user.username, "walletAddress": user.wallet_address}
+                    if user
+                    else None
+                ),
+                "organization": {
+                    "id": org.id,
+                    "name": org.name,
+                    "slug": org.slug,
+                    "plan": org.plan,
+                    "rateLimit": org.rate_limit_per_minute,
+                },
+                "authMethod": str(principal.method),
+                "keyId": principal.key_id,
+                "environment": principal.environment,
+                "credits": {"balance": format_usd(balance_micros(organization=org.id))},
+                "keyCount": services.active_key_count(org.id),
+            }
+        )
