@@ -1,8 +1,8 @@
 """Request bodies of the wallet endpoints, checked strictly.
 
-JSON types are enforced (a number where a string belongs is a 400, not
-silently turned into text), and neither the message nor the signature is
-trimmed: they are signed bytes.
+JSON types are enforced (a number where a string belongs is a 400, not silently
+turned into text), and neither the message nor the signature is trimmed: they
+are signed text. The strict field types are the key API's, so both answer alike.
 """
 
 from __future__ import annotations
@@ -10,22 +10,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.wallet_address import checksum_address
+from apikeys.serializers import StrictCharField, StrictDateTimeField, StrictSerializer
 from config.errors import ValidationFailed
 from wallet.signatures import parse_signature
 from wallet.siwe_verify import MAX_MESSAGE_CHARS, check_message_text
-
-
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"not_a_string": "Must be a string."}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        return super().to_internal_value(data)
 
 
 def _reason(error: ValidationFailed) -> str:
@@ -35,8 +23,8 @@ def _reason(error: ValidationFailed) -> str:
 
 
 class SiweSignedSerializer(serializers.Serializer):
-    message = StrictCharField(max_length=MAX_MESSAGE_CHARS)
-    signature = StrictCharField(max_length=200)
+    message = StrictCharField(max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
+    signature = StrictCharField(max_length=200, trim_whitespace=False)
 
     def validate_message(self, value: str) -> str:
         try:
@@ -56,25 +44,17 @@ class SiweVerifySerializer(SiweSignedSerializer):
     """POST /api/auth/siwe/verify {message, signature}."""
 
 
-class RejectUnknownFieldsMixin:
-    """A client that sends a field we ignore would believe it took effect."""
+class HeadlessKeyCreateSerializer(StrictSerializer, SiweSignedSerializer):
+    """POST /api/v1/api-keys, no credentials: {address, message, signature, name, expiresAt?}.
 
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))  # type: ignore[attr-defined]
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field for this request."] for name in unknown}
-                )
-        return super().to_internal_value(data)  # type: ignore[misc]
+    Unknown fields (permissions, environment, ...) are refused: a headless key is a
+    live key with every permission, and a client must not believe otherwise."""
 
-
-class HeadlessKeyCreateSerializer(RejectUnknownFieldsMixin, SiweSignedSerializer):
-    """POST /api/v1/api-keys, no credentials: {address, message, signature, name, expiresAt?}."""
-
-    address = StrictCharField(max_length=42)
-    name = StrictCharField(max_length=100, trim_whitespace=True)
-    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    address = StrictCharField(max_length=42, help_text="The signing wallet (0x…).")
+    name = StrictCharField(max_length=100, help_text="1 to 100 characters.")
+    expiresAt = StrictDateTimeField(
+        required=False, allow_null=True, help_text="Default 90 days from now, at most 365 days."
+    )
 
     def validate_address(self, value: str) -> str:
         try:

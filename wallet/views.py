@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import auth_failed
+from apikeys.serializers import APIKeySerializer
 from config.net import client_ip
 from wallet.nonces import nonce_issue
-from wallet.serializers import SiweVerifySerializer
-from wallet.services import siwe_sign_in
+from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
+from wallet.services import headless_key_create, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
 
 # The per-client-IP limit of anonymous endpoints (ANONYMOUS_RATE, SPEC §4) is a
@@ -106,6 +109,59 @@ class SiweVerifyView(AnonymousWalletView):
                 },
                 "isNewAccount": result.is_new_account,
             }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+HEADLESS_FIELDS = frozenset({"address", "message", "signature"})
+
+
+class HeadlessKeyCreationMixin:
+    """For the key list/create view: a POST that carries no credentials but a SIWE
+    proof in its body ({address, message, signature, name, expiresAt?}) creates a
+    key for the signing wallet's organization (Ethos style, SPEC §2). Such a
+    request is anonymous, so it gets the anonymous throttle and no permission
+    check; the view's `post` hands it to `headless_post`."""
+
+    request: Request
+
+    def is_headless_create(self) -> bool:
+        request = self.request
+        if request.method != "POST" or request.auth is not None:
+            return False
+        data = request.data
+        return isinstance(data, Mapping) and data.keys() >= HEADLESS_FIELDS
+
+    def get_permissions(self):
+        if self.is_headless_create():
+            return [AllowAny()]
+        return super().get_permissions()  # type: ignore[misc]
+
+    def get_throttles(self):
+        if self.is_headless_create():
+            return [throttle() for throttle in ANONYMOUS_THROTTLES]
+        return super().get_throttles()  # type: ignore[misc]
+
+    def headless_post(self, request: Request) -> Response:
+        body = HeadlessKeyCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            key, full_key = headless_key_create(
+                address=data["address"],
+                message=data["message"],
+                signature=data["signature"],
+                name=data["name"],
+                expires_at=data.get("expiresAt"),
+                actor_ip=client_ip(request),
+            )
+        except SiweFailed as exc:
+            auth_failed(request, exc.reason)
+            raise
+        response = Response(
+            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            status=status.HTTP_201_CREATED,
         )
         response["Cache-Control"] = "no-store"
         return response

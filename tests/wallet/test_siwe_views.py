@@ -205,14 +205,14 @@ class TestVerifyBadInput:
                 {"message": ["This field is required."], "signature": ["This field is required."]},
             ),
             ({"message": "x"}, {"signature": ["This field is required."]}),
-            ({"message": 5, "signature": "0x" + "11" * 65}, {"message": ["Must be a string."]}),
+            ({"message": 5, "signature": "0x" + "11" * 65}, {"message": ["Not a valid string."]}),
             (
                 {"message": None, "signature": "0x" + "11" * 65},
                 {"message": ["This field may not be null."]},
             ),
-            ({"message": ["a"], "signature": "0x" + "11" * 65}, {"message": ["Must be a string."]}),
-            ({"message": "x", "signature": 12}, {"signature": ["Must be a string."]}),
-            ({"message": "x", "signature": {"r": 1}}, {"signature": ["Must be a string."]}),
+            ({"message": ["a"], "signature": "0x" + "11" * 65}, {"message": ["Not a valid string."]}),
+            ({"message": "x", "signature": 12}, {"signature": ["Not a valid string."]}),
+            ({"message": "x", "signature": {"r": 1}}, {"signature": ["Not a valid string."]}),
             (
                 {"message": "x", "signature": "0x1234"},
                 {"signature": ["must be 65 bytes as 0x-prefixed hex (132 characters)."]},
