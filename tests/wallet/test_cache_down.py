@@ -87,3 +87,10 @@ def test_signed_request_with_a_bad_signature_is_401_without_the_cache(redis_down
     wallet = new_wallet()
     headers = wallet_headers(new_wallet(), address=wallet.address)
     assert call(headers=headers)[0] == 401
+
+
+@pytest.mark.django_db
+def test_signed_request_over_http_is_503(api, redis_down):
+    headers = wallet_headers(new_wallet(), path="/api/v1/dashboard")
+    response = api.get("/api/v1/dashboard", headers=headers)
+    assert (response.status_code, response.json()) == (503, UNAVAILABLE)

@@ -126,3 +126,16 @@ json_values = st.recursive(
 def test_verify_endpoint_never_500(api, body):
     response = api.post("/api/auth/siwe/verify", body, format="json")
     assert response.status_code in (400, 401), response.content
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    body=st.fixed_dictionaries(
+        {"address": json_values, "message": json_values, "signature": json_values},
+        optional={"name": json_values, "expiresAt": json_values, "permissions": json_values},
+    )
+)
+def test_headless_creation_never_500(api, body):
+    response = api.post("/api/v1/api-keys", body, format="json")
+    assert response.status_code in (400, 401), response.content

@@ -210,7 +210,10 @@ class TestVerifyBadInput:
                 {"message": None, "signature": "0x" + "11" * 65},
                 {"message": ["This field may not be null."]},
             ),
-            ({"message": ["a"], "signature": "0x" + "11" * 65}, {"message": ["Not a valid string."]}),
+            (
+                {"message": ["a"], "signature": "0x" + "11" * 65},
+                {"message": ["Not a valid string."]},
+            ),
             ({"message": "x", "signature": 12}, {"signature": ["Not a valid string."]}),
             ({"message": "x", "signature": {"r": 1}}, {"signature": ["Not a valid string."]}),
             (
