@@ -13,7 +13,8 @@ any problem is an error, never a fall-through to other credentials in the
 same request. One or two: a 401 naming what is missing.
 
 Cost of a good request: header parsing, one secp256k1 recovery, one cache
-set-if-absent (the replay guard) and one cache read (the wallet's principal).
+set-if-absent (the replay guard) and one cache read (the wallet's principal),
+which on Redis travel together in one round trip.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from apikeys.authentication import AuthenticationThrottled
 from billing import ratelimit
 from config.errors import ServiceError, Unauthorized, ValidationFailed
 from config.net import client_ip
-from wallet.principals import WalletAccountUnusable, wallet_principal
-from wallet.replay import signature_first_use
+from wallet import shared_cache
+from wallet.principals import WalletAccountUnusable, principal_cache_key, wallet_principal
+from wallet.replay import replay_marker
 from wallet.signatures import parse_signature, recover_signer
 
 ADDRESS_HEADER = "X-Wallet-Address"
@@ -133,15 +135,18 @@ class WalletSignatureAuthentication(BaseAuthentication):
                 "Invalid wallet signature",
                 reason=f"wallet signature does not recover {address} for {method} {path[:200]}",
             )
-        if not signature_first_use(
+        marker, ttl = replay_marker(
             address=address, message=message, valid_until=timestamp_ms / 1000 + skew, now=now
-        ):
+        )
+        # One round trip: claim the signature, and fetch the wallet's cached principal.
+        first_use, cached = shared_cache.add_and_get(marker, 1, ttl, principal_cache_key(address))
+        if not first_use:
             raise WalletAuthFailed(
                 "Wallet signature already used; sign each request anew",
                 reason=f"wallet signature replayed for {address}",
             )
         try:
-            return wallet_principal(address)
+            return wallet_principal(address, cached=cached)
         except WalletAccountUnusable:
             raise WalletAuthFailed(
                 "This account is disabled", reason=f"wallet {address} belongs to a disabled user"

@@ -48,14 +48,20 @@ class WalletAccountUnusable(Exception):
     """The wallet's user is deactivated."""
 
 
-def wallet_principal(address: str) -> tuple[Any, Principal]:
+_NOT_LOOKED_UP = object()
+
+
+def wallet_principal(address: str, cached: Any = _NOT_LOOKED_UP) -> tuple[Any, Principal]:
     """(user, Principal) for a verified, checksummed address; creates the account if new.
 
-    Raises WalletAccountUnusable for a deactivated user.
+    `cached`: the value under principal_cache_key(address) when the caller already
+    fetched it (in its own cache round trip). Raises WalletAccountUnusable for a
+    deactivated user.
     """
     key = principal_cache_key(address)
-    cached = shared_cache.get(key)
-    if cached is not None:
+    if cached is _NOT_LOOKED_UP:
+        cached = shared_cache.get(key)
+    if _well_formed(cached):
         user_id, org_id, rate_limit = cached
         user: Any = WalletUser(uuid.UUID(user_id))
         return user, _principal(address, uuid.UUID(user_id), uuid.UUID(org_id), rate_limit)
@@ -75,6 +81,17 @@ def wallet_principal(address: str) -> tuple[Any, Principal]:
             timeout=settings.WALLET_PRINCIPAL_CACHE_SECONDS,
         )
     return user, _principal(address, user.pk, org.pk, rate_limit)
+
+
+def _well_formed(cached: Any) -> bool:
+    # Anything else (an older shape, a foreign value) is ignored: the rows decide.
+    return (
+        isinstance(cached, tuple)
+        and len(cached) == 3
+        and isinstance(cached[0], str)
+        and isinstance(cached[1], str)
+        and isinstance(cached[2], int)
+    )
 
 
 def _principal(address: str, user_id: uuid.UUID, org_id: uuid.UUID, rate_limit: int) -> Principal:

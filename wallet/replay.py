@@ -13,22 +13,20 @@ import hashlib
 import math
 import time
 
-from wallet import shared_cache
-
 
 def _marker_key(address: str, message: str) -> str:
     digest = hashlib.sha256(f"{address.lower()}\n{message}".encode()).hexdigest()
     return f"wallet:seen:{digest}"
 
 
-def signature_first_use(
+def replay_marker(
     *, address: str, message: str, valid_until: float, now: float | None = None
-) -> bool:
-    """True the first time (address, message) is presented; False for a replay.
+) -> tuple[str, int]:
+    """(cache key, seconds to keep it) of the marker that makes (address, message)
+    acceptable once: set it with a set-if-absent; if it was there, it is a replay.
 
     `valid_until` (Unix seconds) is when the signature stops being acceptable
     anyway; the marker lives at least that long.
     """
     now = time.time() if now is None else now
-    ttl = max(1, math.ceil(valid_until - now) + 1)
-    return shared_cache.add(_marker_key(address, message), 1, timeout=ttl)
+    return _marker_key(address, message), max(1, math.ceil(valid_until - now) + 1)

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
+from billing import ratelimit
 from config.errors import ServiceUnavailable
 
 logger = logging.getLogger("gatehouse.wallet")
@@ -38,6 +39,23 @@ def add(key: str, value: Any, timeout: int) -> bool:
         return cache.add(key, value, timeout=timeout) is True
     except _CACHE_ERRORS as exc:
         raise _unavailable("add", exc) from exc
+
+
+def add_and_get(key: str, value: Any, timeout: int, other: str) -> tuple[bool, Any]:
+    """`add(key, ...)` and `get(other)` in one round trip on Redis (a pipeline of
+    SET NX EX and GET), two calls elsewhere. The signed-request hot path: the
+    replay marker and the wallet's cached principal."""
+    try:
+        client = ratelimit.redis_client()
+        if client is None:
+            return cache.add(key, value, timeout=timeout) is True, cache.get(other)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(cache.make_key(key), cache.client.encode(value), nx=True, ex=timeout)  # type: ignore[attr-defined]
+        pipe.get(cache.make_key(other))
+        added, raw = pipe.execute()
+        return added is True, (None if raw is None else cache.client.decode(raw))  # type: ignore[attr-defined]
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("add+get", exc) from exc
 
 
 def take(key: str) -> bool:

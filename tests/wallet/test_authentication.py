@@ -283,6 +283,13 @@ class TestRefusals:
         assert status == 200
         assert body["userId"] != str(user.pk)
 
+    def test_a_foreign_value_in_the_principal_cache_is_ignored(self, wallet):
+        wallet_account_get_or_create(address=wallet.address)
+        cache.set(principal_cache_key(wallet.address), "garbage", 60)
+        status, body = call(headers=wallet_headers(wallet))
+        assert status == 200
+        assert body["walletAddress"] == wallet.address
+
     @override_settings(WALLET_PRINCIPAL_CACHE_SECONDS=0)
     def test_principal_cache_can_be_turned_off(self, wallet):
         assert call(headers=wallet_headers(wallet))[0] == 200
