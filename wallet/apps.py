@@ -6,4 +6,5 @@ class WalletConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wallet import signals  # noqa: F401  (connects the cache invalidation)
+        # The cache invalidation signals, and the OpenAPI description of the scheme.
+        from wallet import schema, signals  # noqa: F401

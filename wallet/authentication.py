@@ -133,7 +133,7 @@ class WalletSignatureAuthentication(BaseAuthentication):
         if signer != address:
             raise WalletAuthFailed(
                 "Invalid wallet signature",
-                reason=f"wallet signature does not recover {address} for {method} {path[:200]}",
+                reason=f"wallet signature does not recover {address} for {method} {path[:200]!r}",
             )
         marker, ttl = replay_marker(
             address=address, message=message, valid_until=timestamp_ms / 1000 + skew, now=now

@@ -266,7 +266,7 @@ class TestRefusals:
             call(headers=headers)
         assert [r.getMessage() for r in caplog.records] == [
             f"Unauthorized access attempt: wallet signature does not recover {wallet.address} "
-            f"for GET {PATH} from 127.0.0.1"
+            f"for GET '{PATH}' from 127.0.0.1"
         ]
 
     def test_changed_wallet_address_stops_the_old_one_at_once(
