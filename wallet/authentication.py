@@ -124,7 +124,7 @@ class WalletSignatureAuthentication(BaseAuthentication):
         skew = settings.WALLET_AUTH_MAX_SKEW_SECONDS
         if abs(now - timestamp_ms / 1000) > skew:
             raise WalletAuthFailed(
-                f"{TIMESTAMP_HEADER} is more than {skew // 60} minutes from server time",
+                f"{TIMESTAMP_HEADER} is more than {_span(skew)} from server time",
                 reason=f"wallet timestamp {timestamp_ms} outside the window for {address}",
             )
 
@@ -167,6 +167,13 @@ def _refuse(request: Request, reason: str, error: ServiceError) -> NoReturn:
     if state is not None and not state.allowed:
         raise AuthenticationThrottled(wait=state.retry_after) from None
     raise _as_drf(error) from None
+
+
+def _span(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _meta_key(header: str) -> str:

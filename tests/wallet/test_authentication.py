@@ -140,6 +140,15 @@ class TestValidRequests:
         headers = wallet_headers(wallet, path="/api/v1/other")
         assert call(headers=headers) == (401, error("UNAUTHORIZED", "Invalid wallet signature"))
 
+    @override_settings(WALLET_AUTH_MAX_SKEW_SECONDS=90)
+    def test_window_follows_the_setting(self, wallet):
+        assert call(headers=wallet_headers(wallet, timestamp_ms=_now_ms() - 80_000))[0] == 200
+        headers = wallet_headers(wallet, timestamp_ms=_now_ms() - 100_000)
+        assert call(headers=headers) == (
+            401,
+            error("UNAUTHORIZED", "X-Timestamp is more than 90 seconds from server time"),
+        )
+
     def test_timestamp_just_inside_the_window_is_accepted(self, wallet):
         for offset in (-290_000, 290_000):
             headers = wallet_headers(wallet, timestamp_ms=_now_ms() + offset)
