@@ -301,3 +301,13 @@ def test_fuzzed_headers_never_500(api, x_api_key, authorization, query):
     r = api.get("/api/whoami" + (f"?{query}" if query else ""), headers=headers)
     assert r.status_code in {400, 401, 403, 429}
     assert set(r.json()["error"]) <= {"code", "message", "details"}
+
+
+def test_keys_still_work_when_the_cache_is_down(api, make_key, settings, caplog):
+    _, full = make_key()
+    settings.CACHES = {"default": {"BACKEND": "tests.refusing_cache.RefusingCache"}}
+    r = whoami(api, **{"X-API-Key": full})
+    assert r.status_code == 200
+    assert r["X-RateLimit-Limit"] == "60"  # the limit fails open, and says so in the log
+    assert "Cache unavailable while checking an API key" in caplog.text
+    assert whoami(api, **{"X-API-Key": keyformat.generate()}).status_code == 401
