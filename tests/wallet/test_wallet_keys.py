@@ -72,6 +72,19 @@ class TestWalletManagesKeys:
         assert body["user"]["walletAddress"] == wallet.address
         assert body["credits"] == {"balance": "5.000000"}
 
+    def test_signed_requests_are_rate_limited_per_wallet(self, api, wallet):
+        from django.test import override_settings
+
+        with override_settings(PLAN_RATE_LIMITS={"free": 2, "pro": 300, "enterprise": 1000}):
+            statuses = []
+            for _ in range(3):
+                response = signed(api, wallet, "GET", "/api/v1/dashboard")
+                statuses.append(response.status_code)
+        assert statuses == [200, 200, 429]
+        assert response["X-RateLimit-Limit"] == "2"
+        assert response["X-RateLimit-Remaining"] == "0"
+        assert int(response["Retry-After"]) >= 1
+
     def test_sign_in_key_and_signed_requests_share_one_account(self, api, wallet):
         from tests.wallet.helpers import sign, siwe_text
 
