@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Organization, Plan, Role, User
+from accounts.selectors import wallet_account_find
+from accounts.wallet_address import checksum_address
+from billing.models import EntryKind
+from billing.money import MICROS_PER_USD
+from billing.services import credits_grant
 from config.errors import Conflict, ValidationFailed
 
 
@@ -60,3 +68,77 @@ def membership_add(
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
+
+
+def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, bool]:
+    """The user and organization of a wallet, created on its first sign-in.
+
+    Race-safe: concurrent first sign-ins of one wallet all try to insert the
+    user; the unique index on `wallet_address` lets exactly one commit, and the
+    others roll back whole and read the winner's rows. The sign-up bonus has a
+    per-address ledger reference, so it is granted once whatever happens.
+    Returns (user, organization, created).
+    """
+    checksummed = checksum_address(address)
+    for _ in range(3):
+        found = wallet_account_find(address=checksummed)
+        if found is not None and found[1] is not None:
+            return found[0], found[1], False
+        try:
+            with transaction.atomic():
+                if found is None:
+                    user = User(username=_free_username(checksummed), wallet_address=checksummed)
+                    user.set_unusable_password()
+                    user.save(force_insert=True)
+                    created = True
+                else:
+                    # A wallet user whose own organization was removed gets a new
+                    # one; the row lock keeps two requests from making two.
+                    user = User.objects.select_for_update().get(pk=found[0].pk)
+                    created = False
+                    again = wallet_account_find(address=checksummed)
+                    if again is not None and again[1] is not None:
+                        return again[0], again[1], False
+                org = organization_create(
+                    name=f"Wallet {checksummed[:6]}…{checksummed[-4:]}",
+                    slug=_free_wallet_slug(checksummed),
+                    owner=user,
+                )
+                _grant_signup_bonus(organization=org, address=checksummed)
+            return user, org, created
+        except IntegrityError:
+            # Another request created this wallet's account first: read theirs.
+            continue
+        except Conflict:
+            continue
+    raise Conflict("Could not create the account for this wallet; try again.")
+
+
+def _free_username(address: str) -> str:
+    username = address.lower()
+    if User.objects.filter(username=username).exists():
+        # Taken by a user whose wallet was changed since, or made by hand.
+        username = f"{username}-{secrets.token_hex(3)}"
+    return username
+
+
+def _free_wallet_slug(address: str) -> str:
+    slug = address.lower()
+    if Organization.objects.filter(slug=slug).exists():
+        # An operator already used it (improbable); a suffix keeps it readable.
+        slug = f"{slug[:42]}-{secrets.token_hex(3)}"
+    return slug
+
+
+def _grant_signup_bonus(*, organization: Organization, address: str) -> None:
+    micros = int(settings.INITIAL_FREE_CREDITS * MICROS_PER_USD)
+    if micros <= 0:
+        return
+    credits_grant(
+        organization=organization,
+        amount_micros=micros,
+        kind=EntryKind.SIGNUP_BONUS,
+        # One bonus per wallet, ever: a retry or a race finds this reference taken.
+        reference=f"signup:{address}",
+        description="Initial free credits for a new wallet account",
+    )

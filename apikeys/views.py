@@ -34,6 +34,7 @@ from billing.money import format_usd
 from billing.services import balance_micros
 from config.errors import Forbidden
 from config.net import client_ip
+from wallet.views import HeadlessKeyCreationMixin
 
 TAG = "API keys"
 ERRORS = {
@@ -77,7 +78,7 @@ def _check_delegation(principal: Principal, permissions: list[str], environment:
         raise Forbidden("A test key can only create test keys.")
 
 
-class APIKeyListCreateView(GenericAPIView):
+class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
     permission_classes = [CanManageKeys]
     serializer_class = APIKeySerializer
 
@@ -104,6 +105,8 @@ class APIKeyListCreateView(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
+        if request.auth is None:  # no credentials, a SIWE proof in the body (wallet app)
+            return self.headless_post(request)
         data = APIKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_usd
+from config.env import env_bool, env_int, env_list, env_parsed, env_str, env_usd
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -189,6 +189,7 @@ REST_FRAMEWORK = {
     # Order matters: wallet signature (fails closed), API key, dashboard session last
     # (DRF takes the WWW-Authenticate challenge from the first class only).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "wallet.authentication.WalletSignatureAuthentication",
         "apikeys.authentication.APIKeyAuthentication",
         "accounts.authentication.SessionPrincipalAuthentication",
     ],
@@ -221,6 +222,38 @@ SPECTACULAR_SETTINGS = {
 INITIAL_FREE_CREDITS = env_usd("INITIAL_FREE_CREDITS", "5")
 # Largest single credit movement an operator or the API may make, in USD.
 MAX_CREDIT_AMOUNT_USD = env_int("MAX_CREDIT_AMOUNT_USD", 1_000_000_000, minimum=1)
+
+# --- wallets: Sign-In with Ethereum and signed requests ------------------------
+
+
+def _chain_ids(raw: str) -> list[int]:
+    ids = [int(item) for item in raw.split(",") if item.strip()]
+    if not ids or any(i < 1 for i in ids):
+        raise ValueError(f"must be a comma-separated list of positive chain ids, got {raw!r}")
+    return ids
+
+
+def _one_line(raw: str) -> str:
+    # Both values are signed text: a line break or a non-printable character would
+    # change the message's structure, so they are refused at start-up.
+    if not raw or not raw.isascii() or not raw.isprintable():
+        raise ValueError(f"must be one line of printable ASCII, got {raw!r}")
+    return raw
+
+
+# Chains a SIWE message may name; the first is the one the nonce endpoint suggests.
+SIWE_ALLOWED_CHAIN_IDS = env_parsed("SIWE_ALLOWED_CHAIN_IDS", "1,8453", _chain_ids)
+# The human-readable line the nonce endpoint suggests for SIWE messages.
+SIWE_STATEMENT = env_parsed("SIWE_STATEMENT", "Sign in to Gatehouse.", _one_line)
+# First line of the message a wallet signs for a signed request (X-Wallet-* headers).
+WALLET_AUTH_MESSAGE_PREFIX = env_parsed(
+    "WALLET_AUTH_MESSAGE_PREFIX", "Eliza Cloud Authentication", _one_line
+)
+# How long a signed request's X-Timestamp stays acceptable, either side of now.
+WALLET_AUTH_MAX_SKEW_SECONDS = env_int("WALLET_AUTH_MAX_SKEW_SECONDS", 300, minimum=1)
+# How long a wallet's (user, organization, plan limit) stays in the shared cache;
+# changes to users, memberships and organizations drop it at once.
+WALLET_PRINCIPAL_CACHE_SECONDS = env_int("WALLET_PRINCIPAL_CACHE_SECONDS", 60, minimum=0)
 
 # --- API keys (apikeys/) ------------------------------------------------------
 

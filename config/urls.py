@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/auth/", include("wallet.urls")),
     path("api/v1/", include("billing.urls")),
     path("api/v1/", include("apikeys.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.

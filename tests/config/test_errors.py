@@ -86,8 +86,11 @@ def test_service_error_carries_code_and_details(client):
 
 def test_unauthenticated_is_envelope(client):
     r = client.get("/api/test/private")
-    assert r.status_code in (401, 403)
-    assert r.json()["error"]["code"] in ("UNAUTHORIZED", "FORBIDDEN")
+    assert r.status_code == 401
+    assert r.json() == {
+        "error": {"code": "UNAUTHORIZED", "message": "Invalid or missing authentication"}
+    }
+    assert r["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_unhandled_exception_is_500_without_traceback_and_logged_with_request_id(client, caplog):

@@ -1,0 +1,194 @@
+"""Wallet accounts: address forms, find-or-create, the one sign-up bonus."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from eth_account import Account
+
+from accounts.models import Membership, Organization, Role, User
+from accounts.services import wallet_account_get_or_create
+from accounts.wallet_address import checksum_address
+from billing.models import EntryKind, LedgerEntry
+from billing.services import balance_micros
+from config.errors import ValidationFailed
+
+ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # the EIP-55 test vector
+
+
+class TestChecksumAddress:
+    def test_checksummed_is_kept(self):
+        assert checksum_address(ADDRESS) == ADDRESS
+
+    def test_lowercase_is_checksummed(self):
+        assert checksum_address(ADDRESS.lower()) == ADDRESS
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "0x" + ADDRESS[2:].upper(),  # no checksum, looks like one
+            ADDRESS[:-1] + ("D" if ADDRESS[-1] == "d" else "d"),  # wrong checksum
+            ADDRESS[2:],  # no 0x
+            ADDRESS + "00",
+            ADDRESS[:-2],
+            "0x" + "g" * 40,
+            "0X" + ADDRESS[2:].lower(),
+            "0x" + "é" * 40,
+            "",
+            None,
+            42,
+            ["0x"],
+        ],
+    )
+    def test_anything_else_is_a_400(self, value):
+        with pytest.raises(ValidationFailed) as info:
+            checksum_address(value)
+        assert info.value.status_code == 400
+        assert info.value.code == "VALIDATION_ERROR"
+        assert "address" in info.value.details["fields"]
+
+
+@pytest.mark.django_db
+class TestWalletAccountGetOrCreate:
+    def test_first_sign_in_creates_user_org_membership_and_bonus(self):
+        user, org, created = wallet_account_get_or_create(address=ADDRESS.lower())
+        assert created is True
+        assert user.username == ADDRESS.lower()
+        assert user.wallet_address == ADDRESS
+        assert not user.has_usable_password()
+        assert org.slug == ADDRESS.lower()
+        assert org.plan == "free"
+        assert Membership.objects.get(user=user).organization == org
+        assert Membership.objects.get(user=user).role == Role.OWNER
+        entry = LedgerEntry.objects.get(organization=org)
+        assert entry.kind == EntryKind.SIGNUP_BONUS
+        assert entry.amount_micros == 5_000_000
+        assert entry.reference == f"signup:{ADDRESS}"
+        assert balance_micros(organization=org) == 5_000_000
+
+    def test_second_sign_in_finds_the_same_account(self):
+        first = wallet_account_get_or_create(address=ADDRESS)
+        again = wallet_account_get_or_create(address=ADDRESS.lower())
+        assert again == (first[0], first[1], False)
+        assert User.objects.count() == 1
+        assert Organization.objects.count() == 1
+        assert LedgerEntry.objects.count() == 1
+
+    @override_settings(INITIAL_FREE_CREDITS=__import__("decimal").Decimal("0"))
+    def test_zero_free_credits_writes_no_ledger_row(self):
+        _, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        assert LedgerEntry.objects.count() == 0
+        assert balance_micros(organization=org) == 0
+
+    @override_settings(INITIAL_FREE_CREDITS=__import__("decimal").Decimal("2.5"))
+    def test_free_credits_follow_the_setting(self):
+        _, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        assert balance_micros(organization=org) == 2_500_000
+
+    def test_bad_address_changes_nothing(self):
+        with pytest.raises(ValidationFailed):
+            wallet_account_get_or_create(address="0x" + ADDRESS[2:].upper())
+        assert User.objects.count() == 0
+        assert Organization.objects.count() == 0
+
+    def test_taken_slug_gets_a_suffix(self):
+        Organization.objects.create(name="squatter", slug=ADDRESS.lower())
+        _, org, created = wallet_account_get_or_create(address=ADDRESS)
+        assert created
+        assert org.slug.startswith(ADDRESS.lower() + "-")
+
+    def test_taken_username_gets_a_suffix(self):
+        User.objects.create_user(username=ADDRESS.lower())
+        user, _, created = wallet_account_get_or_create(address=ADDRESS)
+        assert created
+        assert user.username.startswith(ADDRESS.lower() + "-")
+        assert user.wallet_address == ADDRESS
+
+    def test_user_without_an_owned_org_gets_one_but_no_second_bonus(self):
+        user, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        Membership.objects.filter(user=user).delete()
+        again_user, new_org, created = wallet_account_get_or_create(address=ADDRESS)
+        assert again_user == user and created is False
+        assert new_org != org
+        assert LedgerEntry.objects.count() == 1
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_first_sign_ins_make_one_account():
+    address = Account.create().address
+    barrier = threading.Barrier(20)
+    results, errors = [], []
+
+    def sign_in():
+        try:
+            barrier.wait()
+            results.append(wallet_account_get_or_create(address=address))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_in) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert len(results) == 20
+    assert sum(created for _, _, created in results) == 1
+    assert len({user.pk for user, _, _ in results}) == 1
+    assert len({org.pk for _, org, _ in results}) == 1
+    assert User.objects.filter(wallet_address=address).count() == 1
+    assert Organization.objects.count() == 1
+    assert Membership.objects.count() == 1
+    assert LedgerEntry.objects.filter(kind=EntryKind.SIGNUP_BONUS).count() == 1
+    assert balance_micros(organization=results[0][1]) == 5_000_000
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.0000001", "NaN", "Infinity", "5 USD"])
+def test_invalid_initial_free_credits_stops_start_up(value):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(INITIAL_FREE_CREDITS=value, DJANGO_SETTINGS_MODULE="config.settings")
+    proc = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured: INITIAL_FREE_CREDITS must be" in proc.stderr
+    assert repr(value) in proc.stderr
+
+
+def test_valid_initial_free_credits_starts():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(INITIAL_FREE_CREDITS="12.5", DJANGO_SETTINGS_MODULE="config.settings")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.INITIAL_FREE_CREDITS)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "12.5"

@@ -1,0 +1,81 @@
+"""Real wallets and real signatures for the wallet tests (no mocked verification)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import siwe
+from django.conf import settings
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from wallet.authentication import signed_message
+
+
+def new_wallet():
+    return Account.create()
+
+
+def sign(account, text: str) -> str:
+    return "0x" + account.sign_message(encode_defunct(text=text)).signature.hex()
+
+
+def iso(moment: dt.datetime) -> str:
+    return siwe.ISO8601Datetime.from_datetime(moment)
+
+
+def siwe_text(
+    account,
+    *,
+    nonce: str,
+    now: dt.datetime | None = None,
+    domain: str | None = None,
+    uri: str | None = None,
+    chain_id: int = 1,
+    issued_at: dt.datetime | None = None,
+    expiration: dt.datetime | bool | None = True,
+    not_before: dt.datetime | None = None,
+    address: str | None = None,
+    statement: str | None = "Sign in to Gatehouse.",
+    scheme: str | None = None,
+) -> str:
+    """A SIWE message for our domain, valid now, unless told otherwise.
+
+    expiration=True means "five minutes from now"; None or False: no expirationTime.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    if expiration is True:
+        expiration = now + dt.timedelta(minutes=5)
+    message = siwe.SiweMessage(
+        scheme=scheme,
+        domain=domain or settings.APP_DOMAIN,
+        address=address or account.address,
+        uri=uri or settings.APP_ORIGIN,
+        version="1",
+        chain_id=chain_id,
+        issued_at=iso(issued_at or now),
+        nonce=nonce,
+        statement=statement,
+        expiration_time=iso(expiration) if expiration else None,
+        not_before=iso(not_before) if not_before else None,
+    )
+    return message.prepare_message()
+
+
+def wallet_headers(
+    account,
+    *,
+    method: str = "GET",
+    path: str = "/api/v1/whoami",
+    timestamp_ms: int | None = None,
+    address: str | None = None,
+) -> dict[str, str]:
+    """The three headers of a signed request, as a test client's `headers=`."""
+    ts = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
+    text = signed_message(timestamp=ts, method=method, path=path)
+    return {
+        "X-Wallet-Address": address or account.address,
+        "X-Timestamp": ts,
+        "X-Wallet-Signature": sign(account, text),
+    }

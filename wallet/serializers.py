@@ -1,0 +1,63 @@
+"""Request bodies of the wallet endpoints, checked strictly.
+
+JSON types are enforced (a number where a string belongs is a 400, not silently
+turned into text), and neither the message nor the signature is trimmed: they
+are signed text. The strict field types are the key API's, so both answer alike.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.wallet_address import checksum_address
+from apikeys.serializers import StrictCharField, StrictDateTimeField, StrictSerializer
+from config.errors import ValidationFailed
+from wallet.signatures import parse_signature
+from wallet.siwe_verify import MAX_MESSAGE_CHARS, check_message_text
+
+
+def _reason(error: ValidationFailed) -> str:
+    fields = (error.details or {}).get("fields", {})
+    messages = next(iter(fields.values()), [error.message])
+    return messages[0]
+
+
+class SiweSignedSerializer(serializers.Serializer):
+    message = StrictCharField(max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
+    signature = StrictCharField(max_length=200, trim_whitespace=False)
+
+    def validate_message(self, value: str) -> str:
+        try:
+            return check_message_text(value)
+        except ValidationFailed as exc:
+            raise serializers.ValidationError(_reason(exc)) from None
+
+    def validate_signature(self, value: str) -> str:
+        try:
+            parse_signature(value)
+        except ValidationFailed as exc:
+            raise serializers.ValidationError(_reason(exc)) from None
+        return value
+
+
+class SiweVerifySerializer(SiweSignedSerializer):
+    """POST /api/auth/siwe/verify {message, signature}."""
+
+
+class HeadlessKeyCreateSerializer(StrictSerializer, SiweSignedSerializer):
+    """POST /api/v1/api-keys, no credentials: {address, message, signature, name, expiresAt?}.
+
+    Unknown fields (permissions, environment, ...) are refused: a headless key is a
+    live key with every permission, and a client must not believe otherwise."""
+
+    address = StrictCharField(max_length=42, help_text="The signing wallet (0x…).")
+    name = StrictCharField(max_length=100, help_text="1 to 100 characters.")
+    expiresAt = StrictDateTimeField(
+        required=False, allow_null=True, help_text="Default 90 days from now, at most 365 days."
+    )
+
+    def validate_address(self, value: str) -> str:
+        try:
+            return checksum_address(value)
+        except ValidationFailed as exc:
+            raise serializers.ValidationError(_reason(exc)) from None

@@ -1,0 +1,107 @@
+"""Wallet writes: SIWE sign-in and headless key creation.
+
+Order matters: the signed message is verified (and its nonce spent) first, in
+the shared cache; only then is the database touched — account find-or-create,
+then the key. A failure after the nonce is spent costs the client a new nonce,
+never a second use of the old one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from accounts.services import wallet_account_get_or_create
+from apikeys.models import APIKey
+from apikeys.services import (
+    active_key_count,
+    apikey_create,
+    apikey_revoke,
+    clean_expires_at,
+    clean_name,
+)
+from wallet.siwe_verify import siwe_verify
+
+SIWE_KEY_NAME = "SIWE sign-in"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    key: str  # the full key: shown once, in this response
+    api_key: APIKey
+    user: User
+    organization: Organization
+    is_new_account: bool
+
+
+def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -> SignIn:
+    """Verify a SIWE message, find or create the wallet's account, issue a live key."""
+    verified = siwe_verify(message=message, signature=signature)
+    user, org, created = wallet_account_get_or_create(address=verified.address)
+    with transaction.atomic():
+        # Lock the organization first (apikey_create takes the same lock), so making
+        # room and creating are one step under concurrent sign-ins.
+        locked = Organization.objects.select_for_update().get(pk=org.pk)
+        if active_key_count(locked) >= settings.API_KEY_MAX_ACTIVE:
+            _revoke_oldest_sign_in_key(organization=locked, user=user, actor_ip=actor_ip)
+        api_key, full_key = apikey_create(
+            organization=locked,
+            created_by=user,
+            name=SIWE_KEY_NAME,
+            environment="live",
+            actor_ip=actor_ip,
+        )
+    return SignIn(full_key, api_key, user, org, created)
+
+
+def _revoke_oldest_sign_in_key(*, organization: Organization, user: User, actor_ip) -> None:
+    """At the active-key cap, the oldest SIWE sign-in key makes room (with its audit
+    event). Keys made any other way are never touched: if there is no sign-in key
+    to retire, apikey_create answers KEY_LIMIT_REACHED."""
+    oldest = (
+        APIKey.objects.filter(organization=organization, name=SIWE_KEY_NAME)
+        .active()
+        .order_by("created_at", "id")
+        .first()
+    )
+    if oldest is not None:
+        apikey_revoke(
+            key=oldest,
+            actor_id=user.pk,
+            actor_ip=actor_ip,
+            reason="Oldest SIWE sign-in key, revoked to make room for a new sign-in",
+        )
+
+
+def headless_key_create(
+    *,
+    address: str,
+    message: str,
+    signature: str,
+    name: str,
+    expires_at: dt.datetime | None = None,
+    actor_ip: str | None = None,
+) -> tuple[APIKey, str]:
+    """Ethos-style key creation: the wallet proves itself with a SIWE message in the
+    body instead of credentials. Returns (key row, full key) like apikey_create."""
+    # Bad input is refused before the signature is checked, so it spends no nonce.
+    name = clean_name(name)
+    if expires_at is not None:
+        expires_at = clean_expires_at(expires_at, now=timezone.now())
+    verified = siwe_verify(
+        message=message, signature=signature, headless=True, expected_address=address
+    )
+    user, org, _created = wallet_account_get_or_create(address=verified.address)
+    return apikey_create(
+        organization=org,
+        created_by=user,
+        name=name,
+        environment="live",
+        expires_at=expires_at,
+        actor_ip=actor_ip,
+    )

@@ -1,0 +1,194 @@
+"""Sign-In with Ethereum (EIP-4361): every check a verifier must make.
+
+Parsing and the signature check are the `siwe` package's (signinwithethereum);
+this module adds what depends on our configuration and state: domain and origin
+from APP_URL, the allowed chains, issuedAt skew, the headless rules, and the
+single-use nonce, which is spent only after the signature has verified, so a
+bad signature cannot burn someone's nonce.
+
+Every failure raises `SiweFailed`: a 401 with a generic message for the client
+and the precise reason (`.reason`) for the log. Input that is not even the right
+shape (not a string, too long, not ASCII, a malformed signature) is a 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import siwe
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.wallet_address import checksum_address
+from config.errors import Unauthorized, ValidationFailed
+from wallet.nonces import nonce_claim
+from wallet.signatures import parse_signature
+
+MAX_MESSAGE_CHARS = 4096
+# Bounds on what the grammar has to chew (see _check_outline); a real sign-in
+# message has about a dozen short lines.
+MAX_LINES = 40
+MAX_LINE_CHARS = 512
+ISSUED_AT_SKEW = dt.timedelta(seconds=60)
+# Headless key creation (SPEC §2): the message must expire at most this far ahead.
+HEADLESS_MAX_LIFETIME = dt.timedelta(minutes=10)
+
+
+class SiweFailed(Unauthorized):
+    default_message = "SIWE verification failed"
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+        # A 401 names a scheme; what a sign-in yields is a bearer key.
+        self.headers = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSiwe:
+    address: str  # EIP-55 checksummed
+    nonce: str
+    chain_id: int
+    expiration_time: dt.datetime | None
+
+
+def check_message_text(value: object, *, field: str = "message") -> str:
+    """The shape a SIWE message must have before we try to parse it (else 400)."""
+    if not isinstance(value, str):
+        raise _invalid(field, "must be a string.")
+    if not value:
+        raise _invalid(field, "must not be empty.")
+    if len(value) > MAX_MESSAGE_CHARS:
+        raise _invalid(field, f"must be at most {MAX_MESSAGE_CHARS} characters.")
+    if not value.isascii():
+        # EIP-4361's grammar is ASCII throughout (domains in punycode, URIs encoded).
+        raise _invalid(field, "must be ASCII text.")
+    return value
+
+
+def siwe_verify(
+    *,
+    message: str,
+    signature: str,
+    headless: bool = False,
+    expected_address: str | None = None,
+    now: dt.datetime | None = None,
+) -> VerifiedSiwe:
+    """Verify a signed SIWE message and spend its nonce; SiweFailed on any mismatch.
+
+    headless=True applies the key-creation rules: an expirationTime is required
+    and at most HEADLESS_MAX_LIFETIME ahead, and the nonce may be the client's own.
+    expected_address: the message must be signed in for this address (any case).
+    """
+    check_message_text(message)
+    signature_bytes = parse_signature(signature)
+    now = now or timezone.now()
+
+    _check_outline(message)
+    try:
+        # The regular-expression parser, then the model's field validators (which
+        # apply the EIP-4361/RFC 3986 grammar rules to every field): as strict as
+        # the whole-message ABNF parse, and several times faster.
+        parsed = siwe.SiweMessage.from_message(message, abnf=False)
+    except (ValueError, TypeError) as exc:
+        # pydantic's ValidationError is a ValueError; so is the ABNF parser's.
+        raise SiweFailed(f"SIWE message does not parse ({type(exc).__name__})") from None
+
+    _check_fields(parsed, now=now, headless=headless)
+    try:
+        address = checksum_address(parsed.address)
+    except ValidationFailed:
+        raise SiweFailed("SIWE address is neither checksummed nor lowercase") from None
+    if expected_address is not None and expected_address.lower() != address.lower():
+        raise SiweFailed(f"SIWE message is for {address}, not {expected_address}")
+
+    try:
+        # Expiration, notBefore and the signature; domain again for good measure.
+        parsed.verify("0x" + signature_bytes.hex(), domain=settings.APP_DOMAIN, timestamp=now)
+    except siwe.ExpiredMessage:
+        raise SiweFailed("SIWE message expired") from None
+    except siwe.NotYetValidMessage:
+        raise SiweFailed("SIWE message not yet valid (notBefore)") from None
+    except siwe.InvalidSignature:
+        raise SiweFailed(f"SIWE signature does not recover {address}") from None
+    except siwe.VerificationError as exc:
+        raise SiweFailed(f"SIWE verification failed ({type(exc).__name__})") from None
+
+    # Only now, with the signature good, is the nonce spent.
+    if not nonce_claim(parsed.nonce, allow_client_nonce=headless):
+        raise SiweFailed("SIWE nonce unknown, expired or already used")
+
+    expiration = parsed.expiration_time._datetime if parsed.expiration_time else None
+    return VerifiedSiwe(
+        address=address,
+        nonce=parsed.nonce,
+        chain_id=parsed.chain_id,
+        expiration_time=expiration,
+    )
+
+
+_HEADER_SUFFIX = " wants you to sign in with your Ethereum account:"
+
+
+def _check_outline(message: str) -> None:
+    """Cheap checks before the grammar: parsing costs time in proportion to the
+    text, so an oversized line, a flood of resources or another site's header is
+    refused before any of it is spent."""
+    lines = message.split("\n", MAX_LINES)
+    if len(lines) > MAX_LINES:
+        raise SiweFailed(f"SIWE message has more than {MAX_LINES} lines")
+    if any(len(line) > MAX_LINE_CHARS for line in lines):
+        raise SiweFailed(f"SIWE message has a line over {MAX_LINE_CHARS} characters")
+    header = lines[0]
+    if not header.endswith(_HEADER_SUFFIX):
+        raise SiweFailed("SIWE message does not parse (no EIP-4361 header line)")
+    domain = header[: -len(_HEADER_SUFFIX)]
+    scheme, sep, rest = domain.partition("://")
+    if sep:
+        domain = rest
+        if scheme.lower() != settings.APP_SCHEME:
+            raise SiweFailed(f"SIWE scheme {scheme[:50]!r} is not {settings.APP_SCHEME!r}")
+    if domain != settings.APP_DOMAIN:
+        raise SiweFailed(f"SIWE domain {domain[:100]!r} is not {settings.APP_DOMAIN!r}")
+
+
+def _check_fields(parsed: siwe.SiweMessage, *, now: dt.datetime, headless: bool) -> None:
+    if parsed.domain != settings.APP_DOMAIN:
+        raise SiweFailed(f"SIWE domain {parsed.domain!r} is not {settings.APP_DOMAIN!r}")
+    if parsed.scheme is not None and parsed.scheme.lower() != settings.APP_SCHEME:
+        raise SiweFailed(f"SIWE scheme {parsed.scheme!r} is not {settings.APP_SCHEME!r}")
+    if _origin(str(parsed.uri)) != _origin(settings.APP_ORIGIN):
+        raise SiweFailed(f"SIWE uri {str(parsed.uri)[:200]!r} is not on {settings.APP_ORIGIN}")
+    if str(parsed.version) != "1":
+        raise SiweFailed(f"SIWE version {parsed.version!s} is not 1")
+    if parsed.chain_id not in settings.SIWE_ALLOWED_CHAIN_IDS:
+        raise SiweFailed(f"SIWE chain id {parsed.chain_id} is not allowed")
+    if parsed.issued_at._datetime > now + ISSUED_AT_SKEW:
+        raise SiweFailed("SIWE issuedAt is in the future")
+    if headless:
+        if parsed.expiration_time is None:
+            raise SiweFailed("SIWE message for key creation has no expirationTime")
+        if parsed.expiration_time._datetime > now + HEADLESS_MAX_LIFETIME + ISSUED_AT_SKEW:
+            raise SiweFailed("SIWE expirationTime is more than 10 minutes ahead")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) with the default port filled in; None if not http(s)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def _invalid(field: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(f"{field} {reason}", details={"fields": {field: [reason]}})

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from wallet import views
+
+app_name = "wallet"
+
+urlpatterns = [
+    path("siwe/nonce", views.SiweNonceView.as_view(), name="siwe-nonce"),
+    path("siwe/verify", views.SiweVerifyView.as_view(), name="siwe-verify"),
+]

@@ -1,0 +1,167 @@
+"""SIWE endpoints: thin — parse, call the wallet services, render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import auth_failed
+from apikeys.serializers import APIKeySerializer
+from config.net import client_ip
+from wallet.nonces import nonce_issue
+from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
+from wallet.services import headless_key_create, siwe_sign_in
+from wallet.siwe_verify import SiweFailed
+
+# The per-client-IP limit of anonymous endpoints (ANONYMOUS_RATE, SPEC §4) is a
+# throttle class from billing; list it here, and it applies to the nonce, verify
+# and headless key-creation endpoints alike.
+ANONYMOUS_THROTTLES: tuple[type, ...] = ()
+
+
+class AnonymousWalletView(APIView):
+    """No credentials are read (a wallet proves itself in the body), so no CSRF
+    either; only the per-IP throttle applies."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = ANONYMOUS_THROTTLES
+
+
+class SiweNonceView(AnonymousWalletView):
+    @extend_schema(
+        operation_id="siwe_nonce",
+        responses=inline_serializer(
+            "SiweNonce",
+            {
+                "nonce": serializers.CharField(),
+                "domain": serializers.CharField(),
+                "uri": serializers.CharField(),
+                "chainId": serializers.IntegerField(),
+                "version": serializers.CharField(),
+                "statement": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        """A single-use nonce (5 minutes) and the values a SIWE message must carry."""
+        response = Response(
+            {
+                "nonce": nonce_issue(),
+                "domain": settings.APP_DOMAIN,
+                "uri": settings.APP_ORIGIN,
+                "chainId": settings.SIWE_ALLOWED_CHAIN_IDS[0],
+                "version": "1",
+                "statement": settings.SIWE_STATEMENT,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SiweVerifyView(AnonymousWalletView):
+    @extend_schema(
+        operation_id="siwe_verify",
+        request=SiweVerifySerializer,
+        responses=inline_serializer(
+            "SiweSignIn",
+            {
+                "apiKey": serializers.CharField(),
+                "user": serializers.DictField(),
+                "organization": serializers.DictField(),
+                "isNewAccount": serializers.BooleanField(),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        """Verify a signed SIWE message; find or create the account; return a new key."""
+        body = SiweVerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = siwe_sign_in(
+                message=body.validated_data["message"],
+                signature=body.validated_data["signature"],
+                actor_ip=client_ip(request),
+            )
+        except SiweFailed as exc:
+            auth_failed(request, exc.reason)
+            raise
+        response = Response(
+            {
+                "apiKey": result.key,
+                "user": {
+                    "id": str(result.user.pk),
+                    "username": result.user.username,
+                    "walletAddress": result.user.wallet_address,
+                },
+                "organization": {
+                    "id": str(result.organization.pk),
+                    "name": result.organization.name,
+                    "slug": result.organization.slug,
+                    "plan": result.organization.plan,
+                },
+                "isNewAccount": result.is_new_account,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+HEADLESS_FIELDS = frozenset({"address", "message", "signature"})
+
+
+class HeadlessKeyCreationMixin:
+    """For the key list/create view: a POST that carries no credentials but a SIWE
+    proof in its body ({address, message, signature, name, expiresAt?}) creates a
+    key for the signing wallet's organization (Ethos style, SPEC §2). Such a
+    request is anonymous, so it gets the anonymous throttle and no permission
+    check; the view's `post` hands it to `headless_post`."""
+
+    request: Request
+
+    def is_headless_create(self) -> bool:
+        request = self.request
+        if request.method != "POST" or request.auth is not None:
+            return False
+        data = request.data
+        return isinstance(data, Mapping) and data.keys() >= HEADLESS_FIELDS
+
+    def get_permissions(self):
+        if self.is_headless_create():
+            return [AllowAny()]
+        return super().get_permissions()  # type: ignore[misc]
+
+    def get_throttles(self):
+        if self.is_headless_create():
+            return [throttle() for throttle in ANONYMOUS_THROTTLES]
+        return super().get_throttles()  # type: ignore[misc]
+
+    def headless_post(self, request: Request) -> Response:
+        body = HeadlessKeyCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            key, full_key = headless_key_create(
+                address=data["address"],
+                message=data["message"],
+                signature=data["signature"],
+                name=data["name"],
+                expires_at=data.get("expiresAt"),
+                actor_ip=client_ip(request),
+            )
+        except SiweFailed as exc:
+            auth_failed(request, exc.reason)
+            raise
+        response = Response(
+            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            status=status.HTTP_201_CREATED,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
