@@ -63,7 +63,11 @@ class SessionPrincipalAuthentication(SessionAuthentication):
         user = getattr(request._request, "user", None)
         if not user or not user.is_active:
             return None
-        self.enforce_csrf(request)
+        try:
+            self.enforce_csrf(request)
+        except PermissionDenied:
+            log_unauthorized(request, f"CSRF check failed for session user {user.pk}")
+            raise
         principal = session_principal(request._request, user)
         if principal is None:
             log_unauthorized(request, f"session user {user.pk} belongs to no organization")

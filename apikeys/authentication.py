@@ -148,7 +148,7 @@ class APIKeyAuthentication(BaseAuthentication):
         if check.code is KeyCode.FORBIDDEN:
             log_unauthorized(request, f"API key {check.hint} used from outside its allow-list")
             raise exceptions.PermissionDenied("This API key may not be used from this address.")
-        principal = check.key.principal()
+        principal = check.principal
         if check.rate is not None:
             ratelimit.remember(request, check.rate)
         return (KeyUser(principal), principal)

@@ -17,6 +17,7 @@ import re
 import secrets
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -32,7 +33,11 @@ _BODY_RE = re.compile(r"^[0-9A-Za-z]+$")
 
 
 def _prefix() -> str:
-    prefix = settings.API_KEY_PREFIX
+    return _checked_prefix(settings.API_KEY_PREFIX)
+
+
+@lru_cache(maxsize=8)
+def _checked_prefix(prefix: str) -> str:
     if not _PREFIX_RE.match(prefix):
         # Misconfiguration, not bad input: fail loudly.
         raise ValueError("API_KEY_PREFIX must be 1-16 lowercase letters or digits")

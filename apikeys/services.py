@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -25,9 +25,10 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.principal import KNOWN_PERMISSIONS, AuthMethod, Principal
+from accounts.principal import KNOWN_PERMISSIONS, Principal
 from apikeys import keycache, keyformat
 from apikeys.errors import KeyLimitReached
+from apikeys.keycache import KeyInfo
 from apikeys.models import APIKey, APIKeyEvent, Environment, EventAction
 from billing import ratelimit
 from config.errors import Conflict, ValidationFailed
@@ -336,39 +337,10 @@ class KeyCode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """What a check learned about an existing key (no secret, no digest)."""
-
-    key_id: uuid.UUID
-    organization_id: uuid.UUID
-    user_id: uuid.UUID | None
-    environment: str
-    permissions: frozenset[str]
-    rate_limit: int
-    expires_at: datetime
-    hint: str
-    # The counter this key's uses count against (its current secret's, also while
-    # an old secret is in its grace period): for callers that count later, such as
-    # the remote verify endpoint, which counts only once the permissions pass.
-    rate_bucket: str = ""
-
-    def principal(self) -> Principal:
-        return Principal(
-            method=AuthMethod.API_KEY,
-            organization_id=self.organization_id,
-            user_id=self.user_id,
-            rate_limit=self.rate_limit,
-            environment=self.environment,
-            permissions=self.permissions,
-            key_id=self.key_id,
-            key_hint=self.hint,
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class KeyCheck:
     code: KeyCode
     key: KeyInfo | None = None  # set whenever the key exists
+    principal: Principal | None = None  # set when valid
     hint: str | None = None  # the presented key's hint, when it was well formed
     rate: ratelimit.RateState | None = None  # the key's rate window after this request
     malformed: bool = False  # rejected by format/checksum, without any I/O
@@ -379,29 +351,15 @@ class KeyCheck:
         return self.code is KeyCode.VALID
 
 
-def _info(record: dict[str, Any]) -> KeyInfo:
-    return KeyInfo(
-        key_id=uuid.UUID(record["id"]),
-        organization_id=uuid.UUID(record["org"]),
-        user_id=uuid.UUID(record["user"]) if record["user"] else None,
-        environment=record["env"],
-        permissions=frozenset(record["perms"]),
-        rate_limit=record["rl"],
-        expires_at=datetime.fromtimestamp(record["exp"], tz=UTC),
-        hint=record["hint"],
-        rate_bucket=keycache.rate_bucket(record["ctr"]),
-    )
-
-
-def _evaluate(record: dict[str, Any], ip: str | None, now: float) -> KeyCode:
+def _evaluate(record: keycache.KeyRecord, ip: str | None, now: float) -> KeyCode:
     # The order of SPEC §4: not found, expired, revoked, forbidden.
-    if "until" in record and record["until"] <= now:
+    if record.until is not None and record.until <= now:
         return KeyCode.NOT_FOUND  # a replaced secret whose grace period is over
-    if record["exp"] <= now:
+    if record.expires <= now:
         return KeyCode.EXPIRED
-    if record["rev"]:
+    if record.revoked:
         return KeyCode.REVOKED
-    if not keycache.ip_allowed(record["ips"], ip):
+    if not keycache.ip_allowed(record.allowed_ips, ip):
         return KeyCode.FORBIDDEN
     return KeyCode.VALID
 
@@ -444,28 +402,29 @@ def apikey_verify(
             return KeyCheck(KeyCode.NOT_FOUND, hint=hint, locked_out=True)
         row = APIKey.objects.select_related("organization").with_digest(digest).first()
         if row is not None:
-            record = keycache.build_record(row, digest)
+            data = keycache.build_record(row, digest)
             try:
-                keycache.fill(digest, record)
+                keycache.fill(digest, data)
             except Exception:
                 logger.exception("Could not cache API key %s", row.pk)
+            record = keycache.parse_record(data)
     code = KeyCode.NOT_FOUND if record is None else _evaluate(record, ip, now)
     if code is not KeyCode.VALID:
         if over:
             return KeyCheck(code, hint=hint, locked_out=True)
         ratelimit.count_auth_failure(failures_from)
-        return KeyCheck(code, key=_info(record) if record else None, hint=hint)
+        return KeyCheck(code, key=record.info if record else None, hint=hint)
 
-    info = _info(record)
+    info = record.info
     rate = None
     if count:
-        if record["ctr"] != digest:
+        if record.counter_digest != digest:
             # A secret in its grace period counts against the key's current one.
-            rate = ratelimit.hit(keycache.rate_bucket(record["ctr"]), info.rate_limit)
+            rate = ratelimit.hit(keycache.rate_bucket(record.counter_digest), info.rate_limit)
         elif hot.count is not None:
             rate = ratelimit.state_from_count(hot.count, info.rate_limit, hot.window)
     _record_use(digest, info, ip, hot)
-    return KeyCheck(code, key=info, hint=hint, rate=rate)
+    return KeyCheck(code, key=info, principal=record.principal, hint=hint, rate=rate)
 
 
 def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRead) -> None:

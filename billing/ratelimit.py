@@ -24,10 +24,12 @@ import re
 import time
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
 
 from config.errors import ServiceUnavailable
 
@@ -59,6 +61,7 @@ class RateState:
         }
 
 
+@lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[int, int]:
     """ "20/m" -> (20, 60); "100/5m" -> (100, 300). Raises ValueError on anything else."""
     match = _RATE_RE.match(rate.strip()) if isinstance(rate, str) else None
@@ -90,13 +93,12 @@ def state_from_count(count: int, limit: int, window: int) -> RateState:
     )
 
 
-def redis_client() -> Any | None:
-    """The raw Redis client behind the default cache, or None on other backends."""
-    if not settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+def redis_client(backend: Any = None) -> Any | None:
+    """The raw Redis client behind the default cache (django-redis), else None."""
+    backend = caches["default"] if backend is None else backend
+    if not isinstance(backend, RedisCache):
         return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
+    return backend.client.get_client(write=True)
 
 
 def _fail_open(limit: int, window: int) -> RateState:
@@ -116,10 +118,9 @@ def hit(bucket: str, limit: int, period: int = 60) -> RateState:
         client = redis_client()
         if client is not None:
             raw = cache.make_key(key)
-            pipe = client.pipeline(transaction=False)
-            pipe.incr(raw)
-            pipe.expire(raw, period + EXPIRATION_FUDGE)
-            count = int(pipe.execute()[0])
+            count = int(client.incr(raw))
+            if count == 1:  # the window's first hit sets its expiry
+                client.expire(raw, period + EXPIRATION_FUDGE)
         elif cache.add(key, 1, period + EXPIRATION_FUDGE):
             count = 1
         else:

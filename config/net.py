@@ -24,11 +24,20 @@ def _trusted_networks(proxies: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
-def _address(text: str) -> Any | None:
+# Pure functions of their arguments, memoised: a busy server sees the same few
+# addresses over and over, and parsing them is most of the cost here.
+@lru_cache(maxsize=4096)
+def _normalised(text: str) -> str | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        return str(ipaddress.ip_address(text.strip()))
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=4096)
+def _is_trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in _trusted_networks(proxies))
 
 
 def client_ip(request: Any) -> str | None:
@@ -39,17 +48,16 @@ def client_ip(request: Any) -> str | None:
     if cached is not False:
         return cached
     meta = django_request.META
-    address = _address(meta.get("REMOTE_ADDR", ""))
-    trusted = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
-    if address is not None and trusted and any(address in net for net in trusted):
+    address = _normalised(meta.get("REMOTE_ADDR", ""))
+    proxies = tuple(settings.TRUSTED_PROXIES)
+    if address is not None and proxies and _is_trusted(address, proxies):
         hops = meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[-MAX_FORWARDED_HOPS:]
         for hop in reversed(hops):
-            candidate = _address(hop)
+            candidate = _normalised(hop) if len(hop) <= 64 else None
             if candidate is None:
                 break  # garbage: keep the last address a trusted proxy vouched for
             address = candidate
-            if not any(candidate in net for net in trusted):
+            if not _is_trusted(candidate, proxies):
                 break
-    result = str(address) if address is not None else None
-    django_request.__dict__[_ATTR] = result
-    return result
+    django_request.__dict__[_ATTR] = address
+    return address

@@ -234,7 +234,7 @@ def test_has_permission_rejects_unknown_names():
         HasPermission("chat:delete")
 
 
-def test_session_principal_and_csrf(user, org):
+def test_session_principal_and_csrf(user, org, caplog):
     from rest_framework.test import APIClient
 
     from accounts.services import membership_add, organization_create
@@ -256,6 +256,7 @@ def test_session_principal_and_csrf(user, org):
     r = client.post("/api/whoami", {}, format="json")
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "FORBIDDEN"
+    assert "Unauthorized access attempt: CSRF check failed" in caplog.text
 
 
 def test_session_user_without_organization(db):
