@@ -77,3 +77,17 @@ def user(db, org):
     u = User.objects.create_user(username="alice", password="correct horse battery")
     membership_add(user=u, organization=org, role=Role.OWNER)
     return u
+
+
+@pytest.fixture
+def make_key(db, org, user):
+    """Create a key through the service; returns (row, full key)."""
+    from apikeys.services import apikey_create
+
+    def make(**kwargs):
+        kwargs.setdefault("organization", org)
+        kwargs.setdefault("created_by", user)
+        kwargs.setdefault("name", "test key")
+        return apikey_create(**kwargs)
+
+    return make
