@@ -4,11 +4,13 @@ happen outside DRF views under /api/."""
 from __future__ import annotations
 
 import contextvars
+import hmac
 import logging
 import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger("gatehouse.errors")
@@ -72,4 +74,43 @@ class ApiErrorMiddleware:
             500,
             "INTERNAL_ERROR",
             "Internal server error. Quote the X-Request-ID header when reporting it.",
+        )
+
+
+class ServerTokenMiddleware:
+    """Single-tenant mode (the elizaOS server's ELIZA_SERVER_AUTH_TOKEN): when
+    SERVER_AUTH_TOKEN is set, every /api/ request must carry it in X-API-KEY.
+
+    CORS preflights pass (browsers send them without custom headers). The token is
+    compared in constant time; failures are logged with the client address and
+    count against AUTH_FAILURE_RATE, past which a wrong token gets 429 while the
+    right one still passes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = settings.SERVER_AUTH_TOKEN
+        if not token or request.method == "OPTIONS" or not is_api_path(request.path):
+            return self.get_response(request)
+        given = request.META.get("HTTP_X_API_KEY", "")
+        if hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8")):
+            return self.get_response(request)
+        # Imported here: the auth helpers import models, which the settings-time
+        # import of this module must not.
+        from accounts.authentication import auth_failed, log_unauthorized
+        from billing import ratelimit
+        from config.errors import error_response
+        from config.net import client_ip
+
+        over = ratelimit.auth_failures_exceeded(client_ip(request))
+        if over is not None:
+            log_unauthorized(request, "server token refused, too many failed attempts")
+            response = error_response(429, "RATE_LIMITED", "Too many failed attempts.")
+            response["Retry-After"] = str(over.retry_after)
+            return response
+        auth_failed(request, "missing server token" if not given else "invalid server token")
+        return error_response(
+            401, "UNAUTHORIZED", "Unauthorized: this server requires its token in X-API-KEY."
         )

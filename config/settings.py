@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "config.middleware.ServerTokenMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,6 +154,10 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Single-tenant mode: every /api/ request must carry this token in X-API-KEY, and
+# organization keys travel as Bearer tokens (ELIZA_SERVER_AUTH_TOKEN is an alias).
+SERVER_AUTH_TOKEN = env_str("SERVER_AUTH_TOKEN") or env_str("ELIZA_SERVER_AUTH_TOKEN")
 
 # Addresses of reverse proxies whose X-Forwarded-For is believed.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
