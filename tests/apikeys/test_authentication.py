@@ -62,8 +62,11 @@ def test_x_api_key_wins_over_bearer_unless_flipped(api, make_key, settings):
 def test_server_token_mode_reserves_x_api_key(api, make_key, settings):
     _, full = make_key()
     settings.SERVER_AUTH_TOKEN = "server-secret"
+    # The key in X-API-Key is not the server token, so the gate refuses it...
     assert whoami(api, **{"X-API-Key": full}).status_code == 401
-    assert whoami(api, Authorization=f"Bearer {full}").status_code == 200
+    # ...and with the server token there, the key travels as Bearer.
+    both = {"X-API-Key": "server-secret", "Authorization": f"Bearer {full}"}
+    assert whoami(api, **both).status_code == 200
 
 
 def test_missing_credentials_is_401_with_challenge(api, caplog):
