@@ -1,4 +1,5 @@
-"""Wallet writes: SIWE sign-in and headless key creation.
+"""Wallet writes: SIWE sign-in (with a key, or for a browser session) and headless
+key creation.
 
 Order matters: the signed message is verified first; then the cheap refusals
 that need the wallet's account (the active-key cap) run before the nonce is
@@ -30,7 +31,7 @@ from apikeys.services import (
     clean_name,
     key_room_check,
 )
-from wallet.siwe_verify import VerifiedSiwe, siwe_verify
+from wallet.siwe_verify import SiweFailed, VerifiedSiwe, siwe_verify
 
 SIWE_KEY_NAME = "SIWE sign-in"
 
@@ -62,6 +63,30 @@ def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -
             actor_ip=actor_ip,
         )
     return SignIn(full_key, api_key, user, org, created)
+
+
+@dataclass(frozen=True)
+class WalletAccount:
+    user: User
+    organization: Organization
+    is_new_account: bool
+
+
+def siwe_account_verify(*, message: str, signature: str) -> WalletAccount:
+    """Verify a SIWE message (same rules as sign-in) and find or create the wallet's
+    account, without issuing a key: the browser sign-in, which the view turns into
+    a dashboard session. A deactivated user is refused before the nonce is spent."""
+    verified = siwe_verify(message=message, signature=signature, before_claim=_active_user_check)
+    user, org, created = wallet_account_get_or_create(address=verified.address)
+    if not user.is_active:  # deactivated between the check and now
+        raise SiweFailed(f"wallet user {user.pk} is deactivated")
+    return WalletAccount(user, org, created)
+
+
+def _active_user_check(verified: VerifiedSiwe) -> None:
+    found = wallet_account_find(address=verified.address)
+    if found is not None and not found[0].is_active:
+        raise SiweFailed(f"wallet user {found[0].pk} is deactivated")
 
 
 def _existing_organization(address: str) -> Organization | None:
