@@ -27,6 +27,7 @@ from django.core.cache import cache
 from billing import ratelimit
 
 RECORD_VERSION = 1
+RATE_PERIOD = 60  # per-key limits are per minute
 USED_GUARD_SECONDS = 60  # lastUsedAt is written at most once a minute per key
 SEEN_GUARD_SECONDS = 86400  # a key+address pair is checked against the audit trail daily
 
@@ -105,55 +106,51 @@ class HotRead:
 
 
 def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | None) -> HotRead:
-    """Everything a request needs from the cache, in one round trip on Redis."""
-    period = 60
+    """Everything a request needs from the cache, in one round trip on Redis.
+
+    Reads only, apart from the rate counter (which expires with its window), so a
+    flood of made-up keys cannot fill the cache.
+    """
     bucket = rate_bucket(digest)
-    window = ratelimit.window_end(bucket, period)
-    counter = ratelimit.counter_key(bucket, period, window)
+    window = ratelimit.window_end(bucket, RATE_PERIOD)
+    counter = ratelimit.counter_key(bucket, RATE_PERIOD, window) if count else None
+    fail_counter = None
     if failures_from is not None:
         _, fail_period = ratelimit.auth_failure_rate()
         fail_bucket = ratelimit.auth_failure_bucket(failures_from)
-        fail_counter = ratelimit.counter_key(
-            fail_bucket, fail_period, ratelimit.window_end(fail_bucket, fail_period)
-        )
-    names = [record_key(digest), used_key(digest)]
-    if ip is not None:
-        names.append(seen_key(digest, ip))
+        fail_window = ratelimit.window_end(fail_bucket, fail_period)
+        fail_counter = ratelimit.counter_key(fail_bucket, fail_period, fail_window)
+    rec, used, seen = record_key(digest), used_key(digest), seen_key(digest, ip or "-")
+    ttl = RATE_PERIOD + ratelimit.EXPIRATION_FUDGE
 
     client = ratelimit.redis_client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
-        pipe.get(cache.make_key(names[0]))
-        pipe.exists(cache.make_key(names[1]))
-        if ip is not None:
-            pipe.exists(cache.make_key(names[2]))
-        if count:
+        pipe.get(cache.make_key(rec))
+        pipe.exists(cache.make_key(used))
+        pipe.exists(cache.make_key(seen))
+        if counter is not None:
             pipe.incr(cache.make_key(counter))
-            pipe.expire(cache.make_key(counter), period + ratelimit.EXPIRATION_FUDGE)
-        if failures_from is not None:
+            pipe.expire(cache.make_key(counter), ttl)
+        if fail_counter is not None:
             pipe.get(cache.make_key(fail_counter))
-        results = iter(pipe.execute())
-        raw = next(results)
+        results = pipe.execute()
+        raw, has_used, has_seen = results[0], bool(results[1]), bool(results[2])
+        # django-redis's own decoding, so records written with cache.set/add read back.
         record = cache.client.decode(raw) if raw is not None else None  # type: ignore[attr-defined]
-        used = bool(next(results))
-        seen = bool(next(results)) if ip is not None else False
-        n = int(next(results)) if count else None
-        if count:
-            next(results)
-        failures = int(next(results) or 0) if failures_from is not None else 0
+        n = int(results[3]) if counter is not None else None
+        failures = int(results[-1] or 0) if fail_counter is not None else 0
     else:
-        found = cache.get_many(names + ([fail_counter] if failures_from is not None else []))
-        record = found.get(names[0])
-        used = names[1] in found
-        seen = ip is not None and names[2] in found
-        failures = int(found.get(fail_counter, 0)) if failures_from is not None else 0
+        names = [rec, used, seen] + ([fail_counter] if fail_counter is not None else [])
+        found = cache.get_many(names)
+        record, has_used, has_seen = found.get(rec), used in found, seen in found
+        failures = int(found.get(fail_counter, 0)) if fail_counter is not None else 0
         n = None
-        if count:
-            n = 1 if cache.add(counter, 1, period + ratelimit.EXPIRATION_FUDGE) else None
-            n = n or cache.incr(counter)
+        if counter is not None:
+            n = 1 if cache.add(counter, 1, ttl) else cache.incr(counter)
     if record is not None and record.get("v") != RECORD_VERSION:
         record = None  # written by another version of the code: read the row instead
-    return HotRead(record, n, window, failures, used, seen)
+    return HotRead(record, n, window, failures, has_used, ip is not None and has_seen)
 
 
 @lru_cache(maxsize=4096)

@@ -355,6 +355,10 @@ class KeyInfo:
     rate_limit: int
     expires_at: datetime
     hint: str
+    # The counter this key's uses count against (its current secret's, also while
+    # an old secret is in its grace period): for callers that count later, such as
+    # the remote verify endpoint, which counts only once the permissions pass.
+    rate_bucket: str = ""
 
     def principal(self) -> Principal:
         return Principal(
@@ -393,6 +397,7 @@ def _info(record: dict[str, Any]) -> KeyInfo:
         rate_limit=record["rl"],
         expires_at=datetime.fromtimestamp(record["exp"], tz=UTC),
         hint=record["hint"],
+        rate_bucket=keycache.rate_bucket(record["ctr"]),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from billing.throttling import principal_rate_state
+from config.errors import ServiceUnavailable
 
 
 class RateLimitHeadersMiddleware:
@@ -19,7 +20,13 @@ class RateLimitHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        state = principal_rate_state(request)
+        try:
+            state = principal_rate_state(request)
+        except ServiceUnavailable:
+            # RATE_LIMIT_FAIL_OPEN is off and the counter store is away: the view
+            # has already answered (503 from the throttle); no headers to add, and
+            # raising here would turn that answer into a 500.
+            return response
         if state is not None:
             for name, value in state.headers().items():
                 response[name] = value

@@ -9,8 +9,11 @@ reset at the same second. Counter keys are `rl:` plus a hash, as its own are.
 into its single cache round trip (`counter_key()` / `state_from_count()`), the DRF
 throttle and the anonymous limits call `hit()` directly.
 
-When the cache is unreachable the counters fail open (logged): a rate limit is
-not worth an outage, and nothing here guards money or secrets.
+When the cache is unreachable, RATE_LIMIT_FAIL_OPEN decides, here and only
+here: true (the default) lets the request through and logs at ERROR (a rate
+limit is not worth an outage, and nothing here guards money or secrets); false
+raises ServiceUnavailable, which the API answers with 503 SERVICE_UNAVAILABLE.
+Never a 500 either way.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+
+from config.errors import ServiceUnavailable
 
 logger = logging.getLogger("gatehouse.ratelimit")
 
@@ -95,6 +100,10 @@ def redis_client() -> Any | None:
 
 
 def _fail_open(limit: int, window: int) -> RateState:
+    """The counter could not be read or written: follow RATE_LIMIT_FAIL_OPEN."""
+    if not settings.RATE_LIMIT_FAIL_OPEN:
+        logger.error("Rate-limit counter unavailable; refusing the request", exc_info=True)
+        raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.")
     logger.error("Rate-limit counter unavailable; letting the request through", exc_info=True)
     return RateState(limit=limit, remaining=limit, reset=window, allowed=True)
 

@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from django.urls import path
+
+from billing import views
+
+urlpatterns = [
+    path("credits", views.CreditsBalanceView.as_view(), name="credits-balance"),
+    path(
+        "credits/transactions",
+        views.CreditsTransactionsView.as_view(),
+        name="credits-transactions",
+    ),
+    path("echo", views.EchoView.as_view(), name="echo"),
+    path("keys/verify", views.VerifyKeyView.as_view(), name="keys-verify"),
+]

@@ -281,6 +281,20 @@ AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
 if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
     raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
 
+# --- rate limits and metering (billing/) ----------------------------------------
+
+# Requests per client address per route group for anonymous endpoints (SIWE
+# nonce, SIWE verify, headless key creation), in the same rate syntax.
+ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", ANONYMOUS_RATE):
+    raise ImproperlyConfigured(f"ANONYMOUS_RATE must look like 30/m, got {ANONYMOUS_RATE!r}")
+# Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
+RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
+# Price of one POST /api/v1/echo call (the demo metered endpoint), USD.
+ECHO_PRICE_USD = env_usd("ECHO_PRICE_USD", "0.001")
+# Largest `cost` one POST /api/v1/keys/verify call may charge, USD.
+VERIFY_MAX_COST_USD = env_usd("VERIFY_MAX_COST_USD", "1000")
+
 PLAN_RATE_LIMITS = {
     "free": env_int("PLAN_FREE_RATE_LIMIT", 60, minimum=1),
     "pro": env_int("PLAN_PRO_RATE_LIMIT", 300, minimum=1),

@@ -19,16 +19,12 @@ from rest_framework.views import APIView
 from accounts.authentication import ACTIVE_ORG_SESSION_KEY, auth_failed
 from accounts.models import Organization, User
 from apikeys.serializers import APIKeySerializer
+from billing.throttling import AnonymousRateThrottle, HeadlessKeyCreateThrottle
 from config.net import client_ip
 from wallet.nonces import nonce_issue
 from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
 from wallet.services import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
-
-# The per-client-IP limit of anonymous endpoints (ANONYMOUS_RATE, SPEC §4) is a
-# throttle class from billing; list it here, and it applies to the nonce, verify
-# and headless key-creation endpoints alike.
-ANONYMOUS_THROTTLES: tuple[type, ...] = ()
 
 
 class AnonymousWalletView(APIView):
@@ -37,13 +33,16 @@ class AnonymousWalletView(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
-    throttle_classes = ANONYMOUS_THROTTLES
+    # ANONYMOUS_RATE per client address, one bucket per view's `throttle_scope`.
+    throttle_classes = (AnonymousRateThrottle,)
 
 
 # The page that signs in reads the csrftoken cookie for its X-CSRFToken header;
 # the nonce it fetches first is where it gets the cookie.
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class SiweNonceView(AnonymousWalletView):
+    throttle_scope = "siwe-nonce"
+
     @extend_schema(
         operation_id="siwe_nonce",
         responses=inline_serializer(
@@ -75,6 +74,8 @@ class SiweNonceView(AnonymousWalletView):
 
 
 class SiweVerifyView(AnonymousWalletView):
+    throttle_scope = "siwe-verify"
+
     @extend_schema(
         operation_id="siwe_verify",
         request=SiweVerifySerializer,
@@ -219,7 +220,7 @@ class HeadlessKeyCreationMixin:
 
     def get_throttles(self):
         if self.is_headless_create():
-            return [throttle() for throttle in ANONYMOUS_THROTTLES]
+            return [HeadlessKeyCreateThrottle()]
         return super().get_throttles()  # type: ignore[misc]
 
     def headless_post(self, request: Request) -> Response:

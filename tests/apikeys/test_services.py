@@ -218,3 +218,41 @@ def test_failure_limit_locks_out_lookups_but_not_cached_valid_keys(
 def test_full_key_hint_never_in_str(make_key):
     key, full = make_key()
     assert full not in str(key) and full not in repr(key)
+
+
+def test_a_stale_fill_cannot_undo_a_revocation(make_key):
+    """A request that read the row just before the revocation committed tries to
+    cache the old "valid" record afterwards: `add` loses to the published record."""
+    from apikeys import keycache
+
+    key, full = make_key()
+    stale = keycache.build_record(
+        APIKey.objects.select_related("organization").get(pk=key.pk), key.digest
+    )
+    apikey_revoke(key=key)  # publishes the revoked record on commit
+    keycache.fill(key.digest, stale)
+    assert apikey_verify(full).code is KeyCode.REVOKED
+
+
+def test_records_hold_no_secret(make_key):
+    from apikeys import keycache
+
+    key, full = make_key()
+    record = keycache.build_record(
+        APIKey.objects.select_related("organization").get(pk=key.pk), key.digest
+    )
+    assert full not in repr(record)
+    assert set(record) == {
+        "v",
+        "id",
+        "org",
+        "user",
+        "env",
+        "perms",
+        "rl",
+        "ips",
+        "exp",
+        "hint",
+        "rev",
+        "ctr",
+    }

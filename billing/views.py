@@ -1,0 +1,110 @@
+"""Billing API: balance, ledger, a metered demo endpoint and remote key verification.
+
+Thin views: parse, call a service or selector, render. `request.auth` is the
+Principal the authentication classes produced.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.permissions import HasPermission
+from billing import selectors, services
+from billing.metering import Metered
+from billing.money import format_usd
+from billing.serializers import (
+    BalanceOut,
+    EchoIn,
+    EchoOut,
+    LedgerEntryOut,
+    VerifyIn,
+    VerifyOut,
+)
+from billing.verification import key_verify_remote
+
+
+class CreditsBalanceView(APIView):
+    """GET /api/v1/credits: the caller's organization's balance."""
+
+    permission_classes = [HasPermission("billing")]
+
+    @extend_schema(responses=BalanceOut)
+    def get(self, request: Request) -> Response:
+        org_id = request.auth.organization_id
+        return Response(
+            {
+                "balance": format_usd(services.balance_micros(organization=org_id)),
+                "currency": "USD",
+                "organizationId": str(org_id),
+            }
+        )
+
+
+class CreditsTransactionsView(ListAPIView):
+    """GET /api/v1/credits/transactions: the ledger, newest first, paginated
+    (`page`, `pageSize`)."""
+
+    permission_classes = [HasPermission("billing")]
+    serializer_class = LedgerEntryOut
+
+    def get_queryset(self):
+        return selectors.ledger_recent(organization_id=self.request.auth.organization_id)
+
+
+class EchoView(APIView):
+    """POST /api/v1/echo: returns the message; costs ECHO_PRICE_USD per call.
+
+    The product's smallest metered endpoint: it stands in for a chat-style
+    endpoint (so it needs `chat`, i.e. `chat:write` for a POST) and shows metering end to end.
+    """
+
+    permission_classes = [HasPermission("chat")]
+
+    @extend_schema(
+        request=EchoIn,
+        responses={
+            200: EchoOut,
+            402: OpenApiResponse(description="INSUFFICIENT_CREDITS; details: balance, price"),
+        },
+    )
+    @Metered(lambda: settings.ECHO_PRICE_USD, serializer=EchoIn)
+    def post(self, request: Request, validated: dict) -> Response:
+        charge = request.charge
+        return Response(
+            {
+                "message": validated["message"],
+                "charged": charge.amount if charge else format_usd(0),
+                "requestId": request.request_id,
+            }
+        )
+
+
+class VerifyKeyView(APIView):
+    """POST /api/v1/keys/verify: may this key make this call (and pay `cost`)?
+
+    For gateways and services not written in Django. The caller's own key needs
+    the `verify` permission; the answer is 200 with `valid` and a `code` for every
+    outcome of the check, and 4xx only for a malformed request.
+    """
+
+    permission_classes = [HasPermission("verify")]
+
+    @extend_schema(request=VerifyIn, responses={200: VerifyOut})
+    def post(self, request: Request) -> Response:
+        body = VerifyIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = key_verify_remote(
+            raw_key=data["key"],
+            permissions=data.get("permissions", ()),
+            cost_micros=data.get("cost", 0),
+            ip=data.get("ip"),
+            request_id=data.get("requestId"),
+            caller_key_id=request.auth.key_id,
+        )
+        return Response(VerifyOut.render(result))
