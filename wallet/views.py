@@ -142,6 +142,9 @@ SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 class SiweLoginView(AnonymousWalletView):
     permission_classes = (CsrfProtected,)
+    # The same sign-in as /siwe/verify, so the same per-address bucket: splitting
+    # attempts across the two routes buys no extra tries.
+    throttle_scope = "siwe-verify"
 
     @extend_schema(
         operation_id="siwe_login",

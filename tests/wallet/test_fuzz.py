@@ -14,6 +14,8 @@ from tests.wallet.test_authentication import call
 from wallet.siwe_verify import SiweFailed, siwe_verify
 
 WALLET = new_wallet()
+
+
 @pytest.fixture(autouse=True)
 def _no_anonymous_limit(settings):
     """Hundreds of examples share one test's cache: the per-address limit of the

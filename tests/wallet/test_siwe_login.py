@@ -13,6 +13,7 @@ from accounts.services import membership_add, organization_create
 from apikeys.models import APIKey
 from billing.models import LedgerEntry
 from billing.services import balance_micros
+from tests.billing.helpers import fresh_window
 from tests.wallet.helpers import new_wallet, sign, siwe_text
 from tests.wallet.test_cache_down import CLOSED_PORT_REDIS, UNAVAILABLE
 
@@ -259,6 +260,21 @@ class TestLoginRefusals:
         assert (response.status_code, response.json()) == (503, UNAVAILABLE)
         assert not User.objects.exists()
         assert logged_in_user_id(browser) is None
+
+    def test_login_shares_the_verify_routes_anonymous_limit(self, browser, wallet, settings):
+        settings.ANONYMOUS_RATE = "3/m"
+        fresh_window("anon:siwe-verify:127.0.0.1")  # no window edge mid-count
+        browser.get(NONCE_URL)  # the csrf cookie (the nonce route has its own bucket)
+        body = signed_body(browser, wallet, nonce="neverIssued12345")
+        for _ in range(2):
+            assert browser.post("/api/auth/siwe/verify", body, format="json").status_code == 401
+        assert login(browser, body).status_code == 401
+        response = login(browser, signed_body(browser, wallet))
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "RATE_LIMITED"
+        assert response["X-RateLimit-Limit"] == "3"
+        assert int(response["Retry-After"]) > 0
+        assert not User.objects.exists()
 
     def test_get_is_not_allowed(self, browser):
         response = browser.get(LOGIN_URL)
