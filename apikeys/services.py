@@ -178,6 +178,19 @@ def active_key_count(organization: Organization | uuid.UUID) -> int:
     return APIKey.objects.filter(organization_id=org_id).active().count()
 
 
+def key_room_check(organization: Organization | uuid.UUID) -> None:
+    """KeyLimitReached if the organization already has its cap of active keys.
+
+    apikey_create checks under the organization's row lock; callers may also check
+    early (unlocked) to refuse before spending something, such as a SIWE nonce."""
+    if active_key_count(organization) >= settings.API_KEY_MAX_ACTIVE:
+        raise KeyLimitReached(
+            f"At most {settings.API_KEY_MAX_ACTIVE} active API keys per organization; "
+            "revoke one first.",
+            details={"limit": settings.API_KEY_MAX_ACTIVE},
+        )
+
+
 def apikey_create(
     *,
     organization: Organization | uuid.UUID,
@@ -209,12 +222,7 @@ def apikey_create(
         org = Organization.objects.select_for_update().get(
             pk=getattr(organization, "pk", organization)
         )
-        if active_key_count(org) >= settings.API_KEY_MAX_ACTIVE:
-            raise KeyLimitReached(
-                f"At most {settings.API_KEY_MAX_ACTIVE} active API keys per organization; "
-                "revoke one first.",
-                details={"limit": settings.API_KEY_MAX_ACTIVE},
-            )
+        key_room_check(org)
         key = APIKey.objects.create(
             organization=org,
             created_by_id=getattr(created_by, "pk", created_by),

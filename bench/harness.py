@@ -202,23 +202,68 @@ def warm(url: str, headers: dict[str, str] | None = None, n: int = 50) -> None:
             urllib.request.urlopen(req, timeout=5).read()
 
 
-def lua_rotating_headers(rows: list[dict[str, str]]) -> str:
-    """A wrk script that sends each header set once, in turn (single-use signatures)."""
-    fd, path = tempfile.mkstemp(suffix=".lua")
-    lines = ["local rows = {"]
+def lua_rotating_headers(rows: list[dict[str, str]], *, threads: int = 2) -> str:
+    """A wrk script that sends each header set once, in turn (single-use signatures).
+
+    `threads` must equal wrk's -t: every wrk thread runs the script in its own Lua
+    state, so each takes every threads-th row (else two threads would send the same
+    rows). The rows go to a tab-separated data file read in each thread's `init`,
+    which keeps the script small for 10^5 rows (the data file is the script's path
+    plus ".tsv"; delete both when done). A thread that runs out of rows
+    starts over, and its repeats show up as non-2xx: send more rows than requests.
+    """
+    if not rows or len(rows) < threads:
+        raise ValueError(f"need at least {threads} rows, one per wrk thread")
+    names = list(rows[0])
     for row in rows:
-        pairs = ", ".join(f'["{k}"]="{v}"' for k, v in row.items())
-        lines.append(f"  {{{pairs}}},")
-    lines += [
-        "}",
-        "local i = 0",
-        "request = function()",
-        "  i = i + 1",
-        "  local row = rows[((i - 1) % #rows) + 1]",
-        "  for k, v in pairs(row) do wrk.headers[k] = v end",
-        "  return wrk.format(nil)",
-        "end",
-    ]
+        values = [row[name] for name in names]
+        if list(row) != names or any(not v or any(c in v for c in "\t\r\n") for v in values):
+            raise ValueError("rows need the same header names and non-empty one-line values")
+    fd, path = tempfile.mkstemp(suffix=".lua")
+    data_path = path + ".tsv"
+    with open(data_path, "w") as f:
+        f.write("\t".join(names) + "\n")
+        f.writelines("\t".join(row[name] for name in names) + "\n" for row in rows)
+    script = f"""
+local nthreads = {threads}
+local datafile = "{data_path}"
+local next_id = 0
+local rows = {{}}
+local i = 0
+
+-- Runs in wrk's main Lua state, once per thread: number the threads.
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+end
+
+-- Runs in each thread's own state: keep this thread's share of the rows.
+function init(args)
+  local f = assert(io.open(datafile, "r"))
+  local names = {{}}
+  for name in f:read("*l"):gmatch("[^\\t]+") do names[#names + 1] = name end
+  local n = 0
+  for line in f:lines() do
+    if n % nthreads == tid then
+      local row, k = {{}}, 1
+      for value in line:gmatch("[^\\t]+") do
+        row[names[k]] = value
+        k = k + 1
+      end
+      rows[#rows + 1] = row
+    end
+    n = n + 1
+  end
+  f:close()
+end
+
+request = function()
+  i = i + 1
+  local row = rows[((i - 1) % #rows) + 1]
+  for k, v in pairs(row) do wrk.headers[k] = v end
+  return wrk.format(nil)
+end
+"""
     with os.fdopen(fd, "w") as f:
-        f.write("\n".join(lines))
+        f.write(script)
     return path

@@ -1,9 +1,13 @@
-"""Wallet writes: SIWE sign-in and headless key creation.
+"""Wallet writes: SIWE sign-in (with a key, or for a browser session) and headless
+key creation.
 
-Order matters: the signed message is verified (and its nonce spent) first, in
-the shared cache; only then is the database touched — account find-or-create,
-then the key. A failure after the nonce is spent costs the client a new nonce,
-never a second use of the old one.
+Order matters: the signed message is verified first; then the cheap refusals
+that need the wallet's account (the active-key cap) run before the nonce is
+spent, so such a refusal costs the client nothing and the same signed message
+works once the cause is gone. Only then is the nonce spent (in the shared
+cache) and the database written — account find-or-create, then the key. A
+failure after the nonce is spent costs the client a new nonce, never a second
+use of the old one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from accounts.selectors import wallet_account_find
 from accounts.services import wallet_account_get_or_create
 from apikeys.models import APIKey
 from apikeys.services import (
@@ -24,8 +29,9 @@ from apikeys.services import (
     apikey_revoke,
     clean_expires_at,
     clean_name,
+    key_room_check,
 )
-from wallet.siwe_verify import siwe_verify
+from wallet.siwe_verify import SiweFailed, VerifiedSiwe, siwe_verify
 
 SIWE_KEY_NAME = "SIWE sign-in"
 
@@ -41,7 +47,7 @@ class SignIn:
 
 def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -> SignIn:
     """Verify a SIWE message, find or create the wallet's account, issue a live key."""
-    verified = siwe_verify(message=message, signature=signature)
+    verified = siwe_verify(message=message, signature=signature, before_claim=_sign_in_room_check)
     user, org, created = wallet_account_get_or_create(address=verified.address)
     with transaction.atomic():
         # Lock the organization first (apikey_create takes the same lock), so making
@@ -57,6 +63,51 @@ def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -
             actor_ip=actor_ip,
         )
     return SignIn(full_key, api_key, user, org, created)
+
+
+@dataclass(frozen=True)
+class WalletAccount:
+    user: User
+    organization: Organization
+    is_new_account: bool
+
+
+def siwe_account_verify(*, message: str, signature: str) -> WalletAccount:
+    """Verify a SIWE message (same rules as sign-in) and find or create the wallet's
+    account, without issuing a key: the browser sign-in, which the view turns into
+    a dashboard session. A deactivated user is refused before the nonce is spent."""
+    verified = siwe_verify(message=message, signature=signature, before_claim=_active_user_check)
+    user, org, created = wallet_account_get_or_create(address=verified.address)
+    if not user.is_active:  # deactivated between the check and now
+        raise SiweFailed(f"wallet user {user.pk} is deactivated")
+    return WalletAccount(user, org, created)
+
+
+def _active_user_check(verified: VerifiedSiwe) -> None:
+    found = wallet_account_find(address=verified.address)
+    if found is not None and not found[0].is_active:
+        raise SiweFailed(f"wallet user {found[0].pk} is deactivated")
+
+
+def _existing_organization(address: str) -> Organization | None:
+    found = wallet_account_find(address=address)
+    return found[1] if found is not None else None
+
+
+def _sign_in_room_check(verified: VerifiedSiwe) -> None:
+    """Before the nonce is spent: a sign-in at the cap needs a sign-in key to retire."""
+    org = _existing_organization(verified.address)
+    if org is None:
+        return  # a new account has no keys
+    if not APIKey.objects.filter(organization=org, name=SIWE_KEY_NAME).active().exists():
+        key_room_check(org)
+
+
+def _headless_room_check(verified: VerifiedSiwe) -> None:
+    """Before the nonce is spent: an organization at the cap gets 409 for nothing."""
+    org = _existing_organization(verified.address)
+    if org is not None:
+        key_room_check(org)
 
 
 def _revoke_oldest_sign_in_key(*, organization: Organization, user: User, actor_ip) -> None:
@@ -89,12 +140,17 @@ def headless_key_create(
 ) -> tuple[APIKey, str]:
     """Ethos-style key creation: the wallet proves itself with a SIWE message in the
     body instead of credentials. Returns (key row, full key) like apikey_create."""
-    # Bad input is refused before the signature is checked, so it spends no nonce.
+    # Bad input is refused before the signature is checked, and the key cap before
+    # the nonce is spent: neither costs the client its signed message.
     name = clean_name(name)
     if expires_at is not None:
         expires_at = clean_expires_at(expires_at, now=timezone.now())
     verified = siwe_verify(
-        message=message, signature=signature, headless=True, expected_address=address
+        message=message,
+        signature=signature,
+        headless=True,
+        expected_address=address,
+        before_claim=_headless_room_check,
     )
     user, org, _created = wallet_account_get_or_create(address=verified.address)
     return apikey_create(

@@ -14,6 +14,7 @@ shape (not a string, too long, not ASCII, a malformed signature) is a 400.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -75,12 +76,16 @@ def siwe_verify(
     headless: bool = False,
     expected_address: str | None = None,
     now: dt.datetime | None = None,
+    before_claim: Callable[[VerifiedSiwe], None] | None = None,
 ) -> VerifiedSiwe:
     """Verify a signed SIWE message and spend its nonce; SiweFailed on any mismatch.
 
     headless=True applies the key-creation rules: an expirationTime is required
     and at most HEADLESS_MAX_LIFETIME ahead, and the nonce may be the client's own.
     expected_address: the message must be signed in for this address (any case).
+    before_claim: called with the verified message just before the nonce is spent;
+    whatever it raises (a cheap refusal, e.g. the key cap) leaves the nonce unspent,
+    so the same signed message can be presented again once the cause is gone.
     """
     check_message_text(message)
     signature_bytes = parse_signature(signature)
@@ -116,17 +121,20 @@ def siwe_verify(
     except siwe.VerificationError as exc:
         raise SiweFailed(f"SIWE verification failed ({type(exc).__name__})") from None
 
-    # Only now, with the signature good, is the nonce spent.
-    if not nonce_claim(parsed.nonce, allow_client_nonce=headless):
-        raise SiweFailed("SIWE nonce unknown, expired or already used")
-
     expiration = parsed.expiration_time._datetime if parsed.expiration_time else None
-    return VerifiedSiwe(
+    verified = VerifiedSiwe(
         address=address,
         nonce=parsed.nonce,
         chain_id=parsed.chain_id,
         expiration_time=expiration,
     )
+    if before_claim is not None:
+        before_claim(verified)
+    # Only now, with the signature good and the caller's checks passed, is the
+    # nonce spent.
+    if not nonce_claim(parsed.nonce, allow_client_nonce=headless):
+        raise SiweFailed("SIWE nonce unknown, expired or already used")
+    return verified
 
 
 _HEADER_SUFFIX = " wants you to sign in with your Ethereum account:"

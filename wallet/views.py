@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.contrib.auth import login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import auth_failed
+from accounts.authentication import ACTIVE_ORG_SESSION_KEY, auth_failed
+from accounts.models import Organization, User
 from apikeys.serializers import APIKeySerializer
 from billing.throttling import AnonymousRateThrottle, HeadlessKeyCreateThrottle
 from config.net import client_ip
 from wallet.nonces import nonce_issue
 from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
-from wallet.services import headless_key_create, siwe_sign_in
+from wallet.services import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
 
 
@@ -32,6 +37,9 @@ class AnonymousWalletView(APIView):
     throttle_classes = (AnonymousRateThrottle,)
 
 
+# The page that signs in reads the csrftoken cookie for its X-CSRFToken header;
+# the nonce it fetches first is where it gets the cookie.
+@method_decorator(ensure_csrf_cookie, name="dispatch")
 class SiweNonceView(AnonymousWalletView):
     throttle_scope = "siwe-nonce"
 
@@ -95,24 +103,98 @@ class SiweVerifyView(AnonymousWalletView):
             auth_failed(request, exc.reason)
             raise
         response = Response(
-            {
-                "apiKey": result.key,
-                "user": {
-                    "id": str(result.user.pk),
-                    "username": result.user.username,
-                    "walletAddress": result.user.wallet_address,
-                },
-                "organization": {
-                    "id": str(result.organization.pk),
-                    "name": result.organization.name,
-                    "slug": result.organization.slug,
-                    "plan": result.organization.plan,
-                },
-                "isNewAccount": result.is_new_account,
-            }
+            {"apiKey": result.key, **_account_body(result.user, result.organization)}
+            | {"isNewAccount": result.is_new_account}
         )
         response["Cache-Control"] = "no-store"
         return response
+
+
+def _account_body(user: User, organization: Organization) -> dict:
+    return {
+        "user": {
+            "id": str(user.pk),
+            "username": user.username,
+            "walletAddress": user.wallet_address,
+        },
+        "organization": {
+            "id": str(organization.pk),
+            "name": organization.name,
+            "slug": organization.slug,
+            "plan": organization.plan,
+        },
+    }
+
+
+class CsrfProtected(BasePermission):
+    """Django's CSRF check for a view that reads no session credentials yet changes
+    the session (login, logout): without it, another site could log a visitor into
+    the attacker's account (login CSRF). Fails as 403 FORBIDDEN, like the session
+    authentication's own check."""
+
+    def has_permission(self, request, view) -> bool:
+        SessionAuthentication().enforce_csrf(request)
+        return True
+
+
+SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class SiweLoginView(AnonymousWalletView):
+    permission_classes = (CsrfProtected,)
+    # The same sign-in as /siwe/verify, so the same per-address bucket: splitting
+    # attempts across the two routes buys no extra tries.
+    throttle_scope = "siwe-verify"
+
+    @extend_schema(
+        operation_id="siwe_login",
+        request=SiweVerifySerializer,
+        responses=inline_serializer(
+            "SiweLogin",
+            {
+                "user": serializers.DictField(),
+                "organization": serializers.DictField(),
+                "isNewAccount": serializers.BooleanField(),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        """The browser sign-in: verify like /siwe/verify, then log into a dashboard
+        session (no key is issued). Needs the CSRF token in X-CSRFToken."""
+        body = SiweVerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = siwe_account_verify(
+                message=body.validated_data["message"],
+                signature=body.validated_data["signature"],
+            )
+        except SiweFailed as exc:
+            auth_failed(request, exc.reason)
+            raise
+        # login() cycles the session key (or flushes another user's session) and
+        # rotates the CSRF token; the organization goes in after, or a flush would
+        # drop it.
+        login(request._request, result.user, backend=SESSION_BACKEND)
+        request.session[ACTIVE_ORG_SESSION_KEY] = str(result.organization.pk)
+        response = Response(
+            _account_body(result.user, result.organization)
+            | {"isNewAccount": result.is_new_account}
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class LogoutView(APIView):
+    """End the dashboard session (idempotent: without one it is still 204)."""
+
+    authentication_classes = ()
+    permission_classes = (CsrfProtected,)
+    throttle_classes = ()
+
+    @extend_schema(operation_id="logout", request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 HEADLESS_FIELDS = frozenset({"address", "message", "signature"})

@@ -11,7 +11,7 @@ from django.test import override_settings
 from accounts.models import Organization, User
 from apikeys import keyformat
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.services import apikey_create
+from apikeys.services import apikey_create, apikey_revoke
 from billing.services import balance_micros
 from tests.wallet.helpers import new_wallet, sign, siwe_text
 from tests.wallet.test_cache_down import CLOSED_PORT_REDIS, UNAVAILABLE
@@ -132,8 +132,54 @@ class TestHeadlessCreation:
         assert post(api, proof(wallet)).status_code == 201
         response = post(api, proof(wallet, nonce="clientNonce0002"))
         assert response.status_code == 409
-        assert response.json()["error"]["code"] == "KEY_LIMIT_REACHED"
+        assert response.json() == {
+            "error": {
+                "code": "KEY_LIMIT_REACHED",
+                "message": "At most 1 active API keys per organization; revoke one first.",
+                "details": {"limit": 1},
+            }
+        }
         assert APIKey.objects.active().count() == 1
+
+    @override_settings(API_KEY_MAX_ACTIVE=2)
+    def test_a_409_spends_nothing_and_the_same_message_works_after_a_revoke(self, api, wallet):
+        assert post(api, proof(wallet)).status_code == 201
+        assert post(api, proof(wallet, nonce="clientNonce0002")).status_code == 201
+        body = proof(wallet, nonce="clientNonce0003", name="third")
+        for _ in range(2):  # refused as often as it is tried, and nothing spent
+            response = post(api, body)
+            assert response.status_code == 409
+            assert response.json()["error"]["code"] == "KEY_LIMIT_REACHED"
+        assert cache.get("siwe:used:clientNonce0003") is None
+        apikey_revoke(key=APIKey.objects.order_by("created_at").first())
+        response = post(api, body)
+        assert response.status_code == 201
+        assert response.json()["apiKey"]["name"] == "third"
+        assert APIKey.objects.active().count() == 2
+        # Spent now: with room again, a replay is the generic 401.
+        apikey_revoke(key=APIKey.objects.active().order_by("created_at").first())
+        response = post(api, body)
+        assert (response.status_code, response.json()) == (401, FAILED)
+
+    @override_settings(API_KEY_MAX_ACTIVE=1)
+    def test_at_the_cap_an_issued_nonce_is_not_consumed(self, api, wallet):
+        assert post(api, proof(wallet)).status_code == 201
+        nonce = api.get("/api/auth/siwe/nonce").json()["nonce"]
+        body = proof(wallet, nonce=nonce, name="second")
+        assert post(api, body).status_code == 409
+        assert cache.get(f"siwe:nonce:{nonce}") == 1
+        apikey_revoke(key=APIKey.objects.get())
+        assert post(api, body).status_code == 201
+        assert cache.get(f"siwe:nonce:{nonce}") is None
+
+    @override_settings(API_KEY_MAX_ACTIVE=1)
+    def test_at_the_cap_a_bad_signature_is_still_a_401(self, api, wallet):
+        # The cap is looked at only for a proven wallet: a stranger learns nothing.
+        assert post(api, proof(wallet)).status_code == 201
+        body = proof(wallet, nonce="clientNonce0002")
+        body["signature"] = sign(new_wallet(), body["message"])
+        response = post(api, body)
+        assert (response.status_code, response.json()) == (401, FAILED)
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from accounts.models import Membership, Organization, User
 from apikeys import keyformat
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.services import apikey_create
+from apikeys.services import apikey_create, apikey_revoke
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
 from tests.wallet.helpers import new_wallet, sign, siwe_text
@@ -147,6 +147,22 @@ class TestVerify:
         assert response.json()["error"]["code"] == "KEY_LIMIT_REACHED"
         assert APIKey.objects.active().count() == 2
         assert not APIKey.objects.filter(revoked_at__isnull=False).exists()
+
+    @override_settings(API_KEY_MAX_ACTIVE=1)
+    def test_a_409_spends_no_nonce_and_the_same_message_works_after_a_revoke(self, api, wallet):
+        assert api.post(VERIFY_URL, signed_body(api, wallet), format="json").status_code == 200
+        APIKey.objects.filter(name="SIWE sign-in").update(name="renamed")
+        body = signed_body(api, wallet)
+        nonce = body["message"].split("Nonce: ")[1].split("\n")[0]
+        response = api.post(VERIFY_URL, body, format="json")
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "KEY_LIMIT_REACHED"
+        assert cache.get(f"siwe:nonce:{nonce}") == 1
+        apikey_revoke(key=APIKey.objects.get())
+        response = api.post(VERIFY_URL, body, format="json")
+        assert response.status_code == 200
+        assert cache.get(f"siwe:nonce:{nonce}") is None
+        assert api.post(VERIFY_URL, body, format="json").status_code == 401
 
     def test_replay_of_a_used_message_is_refused(self, api, wallet):
         body = signed_body(api, wallet)
