@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from apikeys import keyformat
 from apikeys.models import APIKey
 from apikeys.services import apikey_regenerate, apikey_revoke
+from tests.helpers import failure_window
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.apikeys.urls")]
 
@@ -189,6 +190,7 @@ def test_failed_attempts_are_limited_per_address(
     api, make_key, settings, caplog, django_assert_num_queries
 ):
     settings.AUTH_FAILURE_RATE = "5/m"
+    failure_window()
     _, good = make_key()
     assert whoami(api, **{"X-API-Key": good}).status_code == 200
     for _ in range(5):

@@ -6,6 +6,8 @@ from rest_framework.test import APIClient
 from accounts.models import Plan
 from apikeys import keyformat
 from apikeys.services import apikey_create
+from tests.billing.helpers import key_bucket
+from tests.helpers import fresh_window
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.apikeys.urls")]
 
@@ -19,6 +21,7 @@ def client_for(full):
 def test_key_limit_headers_and_429(org):
     _, full = apikey_create(organization=org, name="k", rate_limit=3)
     client = client_for(full)
+    fresh_window(key_bucket(full))
     remaining = []
     for _ in range(3):
         r = client.get("/api/whoami")
@@ -59,6 +62,7 @@ def test_plan_limits_and_plan_change(org):
 def test_error_responses_of_authenticated_requests_carry_headers(org):
     _, full = apikey_create(organization=org, name="k", permissions=["images"])
     client = client_for(full)
+    fresh_window(key_bucket(full))
     r = client.get("/api/chat")
     assert r.status_code == 403
     assert r["X-RateLimit-Remaining"] == "59"
@@ -79,6 +83,7 @@ def test_session_requests_are_limited_too(user, org):
     org.save()
     client = APIClient()
     client.force_login(user)
+    fresh_window(f"user:{user.pk}")
     assert client.get("/api/whoami")["X-RateLimit-Limit"] == "2"
     assert client.get("/api/whoami")["X-RateLimit-Remaining"] == "0"
     r = client.get("/api/whoami")
@@ -94,6 +99,7 @@ def test_grace_secret_shares_the_keys_counter(org):
 
     key, old = apikey_create(organization=org, name="k", rate_limit=4)
     _, new = apikey_regenerate(key=key, grace_period_seconds=600)
+    fresh_window(key_bucket(new))
     assert client_for(new).get("/api/whoami")["X-RateLimit-Remaining"] == "3"
     assert client_for(old).get("/api/whoami")["X-RateLimit-Remaining"] == "2"
     assert client_for(new).get("/api/whoami")["X-RateLimit-Remaining"] == "1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import fresh_window
 from tests.wallet.helpers import new_wallet, sign, siwe_text
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,7 @@ def _limited(response) -> None:
 
 def test_nonce_route_is_limited_per_address(api, settings):
     settings.ANONYMOUS_RATE = "3/m"
+    fresh_window("anon:siwe-nonce:127.0.0.1")
     for remaining in ("2", "1", "0"):
         r = api.get("/api/auth/siwe/nonce")
         assert r.status_code == 200
@@ -38,6 +40,7 @@ def test_nonce_route_is_limited_per_address(api, settings):
 
 def test_route_groups_do_not_share_a_bucket(api, settings):
     settings.ANONYMOUS_RATE = "3/m"
+    fresh_window("anon:siwe-nonce:127.0.0.1", "anon:siwe-verify:127.0.0.1")
     for _ in range(3):
         api.get("/api/auth/siwe/nonce")
     _limited(api.get("/api/auth/siwe/nonce"))
@@ -52,6 +55,7 @@ def test_route_groups_do_not_share_a_bucket(api, settings):
 
 def test_headless_creation_is_limited(api, settings):
     settings.ANONYMOUS_RATE = "3/m"
+    fresh_window("anon:key-create-headless:127.0.0.1")
     account = new_wallet()
     text = siwe_text(account, nonce="clientNonce0001", chain_id=8453)
     body = {

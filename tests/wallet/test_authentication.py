@@ -21,6 +21,7 @@ from accounts.models import Membership, Organization
 from accounts.principal import AuthMethod
 from accounts.services import wallet_account_get_or_create
 from billing.services import balance_micros
+from tests.helpers import failure_window
 from tests.wallet.helpers import new_wallet, sign, wallet_headers
 from wallet.authentication import WalletSignatureAuthentication, signed_message
 from wallet.principals import principal_cache_key
@@ -307,6 +308,7 @@ class TestRefusals:
     @override_settings(AUTH_FAILURE_RATE="3/m")
     def test_past_the_failure_limit_failing_attempts_get_429_and_good_ones_pass(self, wallet):
         forged = wallet_headers(new_wallet(), address=wallet.address)
+        failure_window()
         assert [call(headers=forged)[0] for _ in range(3)] == [401, 401, 401]
         request = factory.get(PATH, headers=forged)
         response = WhoAmI.as_view()(request)
