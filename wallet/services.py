@@ -95,7 +95,8 @@ def _existing_organization(address: str) -> Organization | None:
 
 
 def _sign_in_room_check(verified: VerifiedSiwe) -> None:
-    """Before the nonce is spent: a sign-in at the cap needs a sign-in key to retire."""
+    """Before the nonce is spent: an active user, and at the cap a sign-in key to retire."""
+    _active_user_check(verified)
     org = _existing_organization(verified.address)
     if org is None:
         return  # a new account has no keys
@@ -104,7 +105,9 @@ def _sign_in_room_check(verified: VerifiedSiwe) -> None:
 
 
 def _headless_room_check(verified: VerifiedSiwe) -> None:
-    """Before the nonce is spent: an organization at the cap gets 409 for nothing."""
+    """Before the nonce is spent: a deactivated user gets 401, an organization at the
+    cap 409, and neither costs the signed message."""
+    _active_user_check(verified)
     org = _existing_organization(verified.address)
     if org is not None:
         key_room_check(org)

@@ -303,3 +303,12 @@ def test_existing_org_key_count_is_unaffected_by_failures(api, wallet):
     body["signature"] = sign(new_wallet(), body["message"])
     assert post(api, body).status_code == 401
     assert APIKey.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_deactivated_wallet_user_gets_no_key(api, wallet):
+    assert post(api, proof(wallet, nonce="clientNonce0001")).status_code == 201
+    User.objects.update(is_active=False)
+    response = post(api, proof(wallet, nonce="clientNonce0002"))
+    assert (response.status_code, response.json()) == (401, FAILED)
+    assert APIKey.objects.count() == 1

@@ -121,6 +121,16 @@ class TestVerify:
         assert APIKey.objects.active().count() == 2
         assert LedgerEntry.objects.count() == 1
 
+    def test_a_deactivated_wallet_user_gets_no_key_and_keeps_the_nonce(self, api, wallet):
+        assert api.post(VERIFY_URL, signed_body(api, wallet), format="json").status_code == 200
+        User.objects.update(is_active=False)
+        body = signed_body(api, wallet)
+        response = api.post(VERIFY_URL, body, format="json")
+        assert (response.status_code, response.json()) == (401, FAILED)
+        assert APIKey.objects.count() == 1
+        nonce = body["message"].split("Nonce: ")[1].splitlines()[0]
+        assert cache.get(f"siwe:nonce:{nonce}") == 1
+
     @override_settings(API_KEY_MAX_ACTIVE=3)
     def test_at_the_cap_the_oldest_sign_in_key_makes_room(self, api, wallet):
         for _ in range(3):
