@@ -122,3 +122,38 @@ def test_unhandled_exception_outside_drf_is_enveloped(client, caplog):
 def test_malformed_request_id_is_replaced(client):
     r = client.get("/api/nothing", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert len(r["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        '{"name": ' + "[" * 5_000 + "]" * 5_000 + "}",
+    ],
+    ids=["list", "object", "inside-a-field"],
+)
+def test_deeply_nested_json_is_400_not_500(client, body):
+    r = client.post("/api/test/things", data=body, content_type="application/json")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {"code": "VALIDATION_ERROR", "message": "JSON parse error - nested too deeply."}
+    }
+
+
+def test_nesting_limit_is_exact(client):
+    from config.parsers import MAX_JSON_DEPTH
+
+    def body(depth: int) -> str:  # the outer object is level 1
+        return '{"name": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+    at_limit = client.post(
+        "/api/test/things", data=body(MAX_JSON_DEPTH), content_type="application/json"
+    )
+    assert at_limit.status_code == 400
+    assert at_limit.json()["error"]["details"]["fields"]["name"] == ["Not a valid string."]
+    over = client.post(
+        "/api/test/things", data=body(MAX_JSON_DEPTH + 1), content_type="application/json"
+    )
+    assert over.status_code == 400
+    assert over.json()["error"]["message"] == "JSON parse error - nested too deeply."
