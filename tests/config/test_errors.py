@@ -157,3 +157,46 @@ def test_nesting_limit_is_exact(client):
     )
     assert over.status_code == 400
     assert over.json()["error"]["message"] == "JSON parse error - nested too deeply."
+
+
+def test_body_over_the_upload_limit_is_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"name": "' + "a" * 2000 + '", "count": 1}'
+    r = client.post("/api/test/things", data=body, content_type="application/json")
+    assert r.status_code == 413
+    assert r.json() == {
+        "error": {
+            "code": "PAYLOAD_TOO_LARGE",
+            "message": "The request body is larger than 1000 bytes.",
+        }
+    }
+
+
+def test_too_many_query_fields_is_400(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    r = client.get("/api/test/conflict?" + "&".join(f"f{i}=1" for i in range(11)))
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {
+            "code": "VALIDATION_ERROR",
+            "message": "Too many query or form fields (at most 10).",
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/test/plain-404", 404, "NOT_FOUND"),
+        ("/api/test/plain-body", 413, "PAYLOAD_TOO_LARGE"),
+        ("/api/test/plain-query?" + "&".join(f"f{i}" for i in range(11)), 400, "VALIDATION_ERROR"),
+    ],
+)
+def test_django_request_errors_outside_drf_keep_their_status(client, settings, path, status, code):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    client.raise_request_exception = False
+    r = client.post(path, data="x" * 2000, content_type="application/octet-stream")
+    assert r.status_code == status
+    assert r["Content-Type"] == "application/json"
+    assert r.json()["error"]["code"] == code
