@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from config import views
-from config.schema import SchemaView, SwaggerView
+from config.schema_views import SchemaView, SwaggerView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
