@@ -103,8 +103,9 @@ def test_paths_and_pages_are_typed(schema):
     (key_id,) = [p for p in detail["parameters"] if p["name"] == "key_id"]
     assert key_id["schema"] == {"type": "string", "format": "uuid"}
     listing = schema["paths"]["/api/v1/credits/transactions"]["get"]
-    page = next(p for p in listing["parameters"] if p["name"] == "page")
-    assert page["schema"] == {"type": "integer", "minimum": 1}
+    for name in ("page", "pageSize"):
+        parameter = next(p for p in listing["parameters"] if p["name"] == name)
+        assert parameter["schema"] == {"type": "integer", "minimum": 1}
 
 
 def test_responses_document_request_id_rate_and_retry_headers(schema):
