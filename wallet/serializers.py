@@ -46,8 +46,13 @@ class AddressField(StrictCharField):
     pass
 
 
+@extend_schema_field({"type": "string", "pattern": "^[\\u0000-\\u007f]+$"})
+class SiweMessageField(StrictCharField):
+    """EIP-4361's grammar is ASCII throughout (checked by check_message_text)."""
+
+
 class SiweSignedSerializer(serializers.Serializer):
-    message = StrictCharField(
+    message = SiweMessageField(
         max_length=MAX_MESSAGE_CHARS,
         trim_whitespace=False,
         help_text="The EIP-4361 (SIWE) message as signed, with a nonce from /api/auth/siwe/nonce.",

@@ -77,6 +77,8 @@ def test_key_creation_documents_the_headless_body_and_anonymous_access(schema):
     assert headless["additionalProperties"] is False
     assert headless["properties"]["signature"]["pattern"] == "^(0[xX])?[0-9a-fA-F]{130}$"
     assert headless["properties"]["address"]["pattern"] == "^0x[0-9a-fA-F]{40}$"
+    assert headless["properties"]["message"]["pattern"] == "^[\\u0000-\\u007f]+$"
+    assert headless["properties"]["message"]["maxLength"] == 4096
     # The list's description is its own, not the headless mixin's docstring.
     assert "headless_post" not in schema["paths"]["/api/v1/api-keys"]["get"].get("description", "")
 
