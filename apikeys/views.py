@@ -57,11 +57,19 @@ def _actor(request: Request) -> dict[str, Any]:
     return {"actor_id": principal.user_id, "actor_ip": client_ip(request)}
 
 
-def _get_key(request: Request, key_id: str) -> APIKey:
+def _parse_key_id(key_id: str) -> uuid.UUID | None:
+    """The one reading of a key id in a path (any spelling uuid.UUID takes), so
+    finding a key and recognising a key's own id always agree."""
     try:
-        pk = uuid.UUID(key_id)
+        return uuid.UUID(key_id)
     except ValueError:
-        raise KeyNotFound() from None
+        return None
+
+
+def _get_key(request: Request, key_id: str) -> APIKey:
+    pk = _parse_key_id(key_id)
+    if pk is None:
+        raise KeyNotFound()
     key = APIKey.objects.filter(pk=pk, organization_id=request.auth.organization_id).first()
     if key is None:
         raise KeyNotFound()
@@ -153,7 +161,7 @@ class APIKeyDetailView(APIView):
             self.request.method == "DELETE"
             and isinstance(principal, Principal)
             and principal.key_id is not None
-            and str(principal.key_id) == str(self.kwargs.get("key_id", "")).lower()
+            and _parse_key_id(self.kwargs.get("key_id", "")) == uuid.UUID(str(principal.key_id))
         )
 
     @extend_schema(
