@@ -114,3 +114,12 @@ def test_a_page_size_over_the_cap_is_capped(api, make_key, org):
         assert r.status_code == 200
         assert r.json()["count"] == 3
         assert len(r.json()["results"]) == (2 if size == "0002" else 3)
+
+
+@pytest.mark.parametrize("query", ["pageSize=2&pageSize=3", "page=1&page=1"])
+def test_a_repeated_paging_parameter_is_400(api, make_key, query):
+    _, full = make_key(permissions=["billing"])
+    r = get(api, f"/api/v1/credits/transactions?{query}", full)
+    assert r.status_code == 400
+    name = query.split("=", 1)[0]
+    assert r.json()["error"]["details"] == {"fields": {name: ["Give it once."]}}
