@@ -1,9 +1,9 @@
-"""OpenAPI (drf-spectacular) descriptions of our authentication schemes."""
+"""OpenAPI (drf-spectacular) descriptions of our authentication schemes and strict bodies."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 
 
 class APIKeyScheme(OpenApiAuthenticationExtension):
@@ -44,3 +44,17 @@ class SessionPrincipalScheme(OpenApiAuthenticationExtension):
             "description": "A dashboard login session; unsafe methods need the CSRF token "
             "in X-CSRFToken.",
         }
+
+
+class StrictSerializerScheme(OpenApiSerializerExtension):
+    """A StrictSerializer refuses fields it does not know: say so in the schema
+    (`additionalProperties: false`), so clients and fuzzers know extras are a 400."""
+
+    target_class = "apikeys.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema

@@ -163,15 +163,3 @@ class DashboardSerializer(serializers.Serializer):
     environment = serializers.CharField()
     credits = CreditsSerializer()
     keyCount = serializers.IntegerField(help_text="Active API keys.")
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField(required=False)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The envelope of every error (config.errors)."""
-
-    error = ErrorBodySerializer()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -28,22 +29,24 @@ from apikeys.serializers import (
     APIKeySerializer,
     APIKeyWithSecretSerializer,
     DashboardSerializer,
-    ErrorSerializer,
 )
 from billing.money import format_usd
 from billing.services import balance_micros
 from config.errors import Forbidden
 from config.net import client_ip
+from config.openapi import error_response
+from wallet.serializers import HeadlessKeyCreateSerializer
 from wallet.views import HeadlessKeyCreationMixin
 
 TAG = "API keys"
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="VALIDATION_ERROR"),
-    401: OpenApiResponse(ErrorSerializer, description="UNAUTHORIZED"),
-    403: OpenApiResponse(ErrorSerializer, description="FORBIDDEN"),
-    429: OpenApiResponse(ErrorSerializer, description="RATE_LIMITED"),
-}
-NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="KEY_NOT_FOUND")}
+# The common errors (400, 401, 403, 429, ...) are added by config.openapi.AutoSchema.
+NOT_FOUND = {404: error_response("KEY_NOT_FOUND: no such key in the caller's organization.")}
+KEY_ID = OpenApiParameter("key_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+CREATE_BODY = PolymorphicProxySerializer(
+    component_name="APIKeyCreateBody",
+    serializers=[APIKeyCreateSerializer, HeadlessKeyCreateSerializer],
+    resource_type_field_name=None,
+)
 
 
 def _actor(request: Request) -> dict[str, Any]:
@@ -54,11 +57,19 @@ def _actor(request: Request) -> dict[str, Any]:
     return {"actor_id": principal.user_id, "actor_ip": client_ip(request)}
 
 
-def _get_key(request: Request, key_id: str) -> APIKey:
+def _parse_key_id(key_id: str) -> uuid.UUID | None:
+    """The one reading of a key id in a path (any spelling uuid.UUID takes), so
+    finding a key and recognising a key's own id always agree."""
     try:
-        pk = uuid.UUID(key_id)
+        return uuid.UUID(key_id)
     except ValueError:
-        raise KeyNotFound() from None
+        return None
+
+
+def _get_key(request: Request, key_id: str) -> APIKey:
+    pk = _parse_key_id(key_id)
+    if pk is None:
+        raise KeyNotFound()
     key = APIKey.objects.filter(pk=pk, organization_id=request.auth.organization_id).first()
     if key is None:
         raise KeyNotFound()
@@ -79,6 +90,11 @@ def _check_delegation(principal: Principal, permissions: list[str], environment:
 
 
 class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
+    """The organization's keys: list them, or create one. A create with credentials
+    takes APIKeyCreateRequest; one without takes HeadlessKeyCreateRequest (a SIWE
+    proof: the key is a live key with every permission, for the signing wallet's
+    organization)."""
+
     permission_classes = [CanManageKeys]
     serializer_class = APIKeySerializer
 
@@ -88,7 +104,8 @@ class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
     @extend_schema(
         tags=[TAG],
         summary="List the organization's API keys (no secrets)",
-        responses={200: APIKeySerializer(many=True), **ERRORS},
+        description="Newest first, paginated (`page`, `pageSize`).",
+        responses=APIKeySerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset().order_by("-created_at", "-id"))
@@ -97,11 +114,14 @@ class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
     @extend_schema(
         tags=[TAG],
         summary="Create an API key; the full key is in this response only",
-        request=APIKeyCreateSerializer,
+        description="With credentials: an APIKeyCreateRequest body. Without credentials "
+        "(headless, for wallets and agents): a HeadlessKeyCreateRequest body carrying a "
+        "signed SIWE message; the key is a live key with every permission, for the "
+        "signing wallet's organization, and the anonymous per-address limit applies.",
+        request=CREATE_BODY,
         responses={
             201: APIKeyWithSecretSerializer,
-            409: OpenApiResponse(ErrorSerializer, description="KEY_LIMIT_REACHED"),
-            **ERRORS,
+            409: error_response("KEY_LIMIT_REACHED: the organization has its maximum of keys."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -141,13 +161,14 @@ class APIKeyDetailView(APIView):
             self.request.method == "DELETE"
             and isinstance(principal, Principal)
             and principal.key_id is not None
-            and str(principal.key_id) == str(self.kwargs.get("key_id", "")).lower()
+            and _parse_key_id(self.kwargs.get("key_id", "")) == uuid.UUID(str(principal.key_id))
         )
 
     @extend_schema(
         tags=[TAG],
         summary="One API key (no secret)",
-        responses={200: APIKeyEnvelopeSerializer, **ERRORS, **NOT_FOUND},
+        parameters=[KEY_ID],
+        responses={200: APIKeyEnvelopeSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, key_id: str) -> Response:
         return Response({"apiKey": APIKeySerializer(_get_key(request, key_id)).data})
@@ -155,7 +176,9 @@ class APIKeyDetailView(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Revoke an API key (immediate, irreversible; any key may revoke itself)",
-        responses={200: APIKeyEnvelopeSerializer, **ERRORS, **NOT_FOUND},
+        description="The key stays listed, with status `revoked`.",
+        parameters=[KEY_ID],
+        responses={200: APIKeyEnvelopeSerializer, **NOT_FOUND},
     )
     def delete(self, request: Request, key_id: str) -> Response:
         key = services.apikey_revoke(key=_get_key(request, key_id), **_actor(request))
@@ -168,11 +191,11 @@ class APIKeyRegenerateView(APIView):
     @extend_schema(
         tags=[TAG],
         summary="New secret for the same key; the old one dies now or after the grace period",
+        parameters=[KEY_ID],
         request=APIKeyRegenerateSerializer,
         responses={
             200: APIKeyWithSecretSerializer,
-            409: OpenApiResponse(ErrorSerializer, description="Revoked or expired key"),
-            **ERRORS,
+            409: error_response("CONFLICT: the key is revoked or expired."),
             **NOT_FOUND,
         },
     )
@@ -194,7 +217,7 @@ class DashboardView(APIView):
     @extend_schema(
         tags=["Account"],
         summary="Who is calling: user, organization, auth method, key, credits",
-        responses={200: DashboardSerializer, **ERRORS},
+        responses=DashboardSerializer,
     )
     def get(self, request: Request) -> Response:
         principal: Principal = request.auth

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -53,6 +54,23 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}], "maxLength": 64}
+)
+class IpAddressText(StrictCharField):
+    """An IPv4 or IPv6 address as text (checked by the serializer that uses it)."""
+
+
+@extend_schema_field({"type": "string", "enum": sorted(KNOWN_PERMISSIONS)})
+class PermissionName(StrictCharField):
+    """A known permission's name (checked by the serializer that uses it)."""
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{_REQUEST_ID.pattern}$"})
+class RequestIdText(StrictCharField):
+    """An idempotency id (checked by the serializer that uses it)."""
+
+
 class EchoIn(serializers.Serializer):
     message = StrictCharField(max_length=1000, allow_blank=True, trim_whitespace=False)
 
@@ -63,14 +81,6 @@ class EchoOut(serializers.Serializer):
     requestId = serializers.CharField()
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "example": "0.002"},
-            {"type": "integer", "minimum": 0},
-        ]
-    }
-)
 class UsdField(serializers.Field):
     """A USD amount as a decimal string or an integer (never a float), at most 6
     decimals, zero allowed, at most `max_usd`; becomes integer micro-USD."""
@@ -93,10 +103,25 @@ class UsdField(serializers.Field):
         return format_usd(value)
 
 
+class UsdFieldScheme(OpenApiSerializerFieldExtension):
+    """A decimal string or an integer; the integer's maximum is the field's cap."""
+
+    target_class = UsdField
+
+    def map_serializer_field(self, auto_schema, direction):
+        cap = self.target.max_usd()
+        return {
+            "oneOf": [
+                {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "example": "0.002"},
+                {"type": "integer", "minimum": 0, "maximum": int(cap)},
+            ]
+        }
+
+
 class VerifyIn(serializers.Serializer):
     key = StrictCharField(max_length=1000, help_text="The API key to check.")
     permissions = serializers.ListField(
-        child=StrictCharField(max_length=50),
+        child=PermissionName(max_length=50),
         required=False,
         max_length=50,
         help_text="Permissions the call needs; each a known name (chat, chat:write, ...).",
@@ -106,13 +131,13 @@ class VerifyIn(serializers.Serializer):
         required=False,
         help_text='USD to charge when everything else passes: "0.002" or an integer.',
     )
-    ip = StrictCharField(
+    ip = IpAddressText(
         required=False,
         max_length=64,
         help_text="The address the key's user called from, checked against the key's "
         "allow-list. A key with an allow-list is FORBIDDEN without it.",
     )
-    requestId = StrictCharField(
+    requestId = RequestIdText(
         required=False,
         max_length=100,
         help_text="Idempotency: a retried verification with the same requestId and cost "

@@ -7,7 +7,7 @@ Principal the authentication classes produced.
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from billing.serializers import (
     VerifyOut,
 )
 from billing.verification import key_verify_remote
+from config.openapi import error_response
 
 
 class CreditsBalanceView(APIView):
@@ -33,7 +34,7 @@ class CreditsBalanceView(APIView):
 
     permission_classes = [HasPermission("billing")]
 
-    @extend_schema(responses=BalanceOut)
+    @extend_schema(tags=["Credits"], responses=BalanceOut)
     def get(self, request: Request) -> Response:
         org_id = request.auth.organization_id
         return Response(
@@ -45,6 +46,7 @@ class CreditsBalanceView(APIView):
         )
 
 
+@extend_schema_view(get=extend_schema(tags=["Credits"]))
 class CreditsTransactionsView(ListAPIView):
     """GET /api/v1/credits/transactions: the ledger, newest first, paginated
     (`page`, `pageSize`)."""
@@ -66,10 +68,13 @@ class EchoView(APIView):
     permission_classes = [HasPermission("chat")]
 
     @extend_schema(
+        tags=["Metering"],
         request=EchoIn,
         responses={
             200: EchoOut,
-            402: OpenApiResponse(description="INSUFFICIENT_CREDITS; details: balance, price"),
+            402: error_response(
+                "INSUFFICIENT_CREDITS: the balance does not cover the price; `details` has both."
+            ),
         },
     )
     @Metered(lambda: settings.ECHO_PRICE_USD, serializer=EchoIn)
@@ -94,7 +99,7 @@ class VerifyKeyView(APIView):
 
     permission_classes = [HasPermission("verify")]
 
-    @extend_schema(request=VerifyIn, responses={200: VerifyOut})
+    @extend_schema(tags=["API keys"], request=VerifyIn, responses={200: VerifyOut})
     def post(self, request: Request) -> Response:
         body = VerifyIn(data=request.data)
         body.is_valid(raise_exception=True)

@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -156,6 +163,32 @@ def _flatten(value: Any) -> Any:
     return str(value)
 
 
+def django_request_error(exc: Exception) -> tuple[int, str, str] | None:
+    """Django's own refusals of a request as (status, code, message), or None.
+
+    Django turns these into 400/403/404 pages itself, but only when they escape
+    the view; raised inside a DRF view (reading request.body or request.GET) or
+    caught by ApiErrorMiddleware they would otherwise be a 500.
+    """
+    if isinstance(exc, Http404):
+        return 404, "NOT_FOUND", "Not found."
+    if isinstance(exc, DjangoPermissionDenied):
+        return 403, "FORBIDDEN", "Insufficient permissions"
+    if not isinstance(exc, SuspiciousOperation):
+        return None
+    # Django logs these to django.security.<name>; so do we, as it would have.
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return 413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes."
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return 400, "VALIDATION_ERROR", f"Too many query or form fields (at most {limit})."
+    if isinstance(exc, TooManyFilesSent):
+        return 400, "VALIDATION_ERROR", "Too many files."
+    return 400, "VALIDATION_ERROR", "Bad request."
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF EXCEPTION_HANDLER: every exception raised in a view becomes the envelope."""
     headers: dict[str, str] = {}
@@ -164,10 +197,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         extra = getattr(exc, "headers", None)
         if extra:
             headers.update(extra)
-    elif isinstance(exc, Http404):
-        status, code, message, details = 404, "NOT_FOUND", "Not found.", None
-    elif isinstance(exc, DjangoPermissionDenied):
-        status, code, message, details = 403, "FORBIDDEN", "Insufficient permissions", None
+    elif (refusal := django_request_error(exc)) is not None:
+        status, code, message = refusal
+        details = None
     elif isinstance(exc, drf.APIException):
         status = exc.status_code
         code = next(

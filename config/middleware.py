@@ -64,12 +64,16 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path):
             return None
-        logger.exception("Unhandled error in %s %s", request.method, request.path)
         # Imported here: LOGGING loads this module (RequestIdLogFilter) before the app
         # registry is ready, and config.errors pulls in DRF, which imports the
         # authentication classes, which import models.
-        from config.errors import error_response
+        from config.errors import django_request_error, error_response
 
+        refusal = django_request_error(exception)
+        if refusal is not None:  # a 404, 403, 400 or 413 that Django raised, not a bug
+            status, code, message = refusal
+            return error_response(status, code, message)
+        logger.exception("Unhandled error in %s %s", request.method, request.path)
         return error_response(
             500,
             "INTERNAL_ERROR",

@@ -7,6 +7,7 @@ are signed text. The strict field types are the key API's, so both answer alike.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.wallet_address import checksum_address
@@ -22,9 +23,41 @@ def _reason(error: ValidationFailed) -> str:
     return messages[0]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^(0[xX])?[0-9a-fA-F]{130}$",
+        "description": "The EIP-191 signature: 65 bytes as 0x-prefixed hex.",
+    }
+)
+class SignatureField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^0x[0-9a-fA-F]{40}$",
+        "description": "The signing wallet: 0x and 40 hex digits, all lowercase or "
+        "EIP-55 checksummed.",
+    }
+)
+class AddressField(StrictCharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^[\\u0000-\\u007f]+$"})
+class SiweMessageField(StrictCharField):
+    """EIP-4361's grammar is ASCII throughout (checked by check_message_text)."""
+
+
 class SiweSignedSerializer(serializers.Serializer):
-    message = StrictCharField(max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
-    signature = StrictCharField(max_length=200, trim_whitespace=False)
+    message = SiweMessageField(
+        max_length=MAX_MESSAGE_CHARS,
+        trim_whitespace=False,
+        help_text="The EIP-4361 (SIWE) message as signed, with a nonce from /api/auth/siwe/nonce.",
+    )
+    signature = SignatureField(max_length=200, trim_whitespace=False)
 
     def validate_message(self, value: str) -> str:
         try:
@@ -50,7 +83,7 @@ class HeadlessKeyCreateSerializer(StrictSerializer, SiweSignedSerializer):
     Unknown fields (permissions, environment, ...) are refused: a headless key is a
     live key with every permission, and a client must not believe otherwise."""
 
-    address = StrictCharField(max_length=42, help_text="The signing wallet (0x…).")
+    address = AddressField(max_length=42)
     name = StrictCharField(max_length=100, help_text="1 to 100 characters.")
     expiresAt = StrictDateTimeField(
         required=False, allow_null=True, help_text="Default 90 days from now, at most 365 days."

@@ -21,6 +21,7 @@ from accounts.models import Organization, User
 from apikeys.serializers import APIKeySerializer
 from billing.throttling import AnonymousRateThrottle, HeadlessKeyCreateThrottle
 from config.net import client_ip
+from config.openapi import error_response
 from wallet.nonces import nonce_issue
 from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
 from wallet.services import headless_key_create, siwe_account_verify, siwe_sign_in
@@ -79,15 +80,21 @@ class SiweVerifyView(AnonymousWalletView):
     @extend_schema(
         operation_id="siwe_verify",
         request=SiweVerifySerializer,
-        responses=inline_serializer(
-            "SiweSignIn",
-            {
-                "apiKey": serializers.CharField(),
-                "user": serializers.DictField(),
-                "organization": serializers.DictField(),
-                "isNewAccount": serializers.BooleanField(),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "SiweSignIn",
+                {
+                    "apiKey": serializers.CharField(),
+                    "user": serializers.DictField(),
+                    "organization": serializers.DictField(),
+                    "isNewAccount": serializers.BooleanField(),
+                },
+            ),
+            401: error_response(
+                "UNAUTHORIZED: the signature does not verify, or the nonce, domain, "
+                "chain or times are wrong."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         """Verify a signed SIWE message; find or create the account; return a new key."""
@@ -208,6 +215,8 @@ class HeadlessKeyCreationMixin:
     check; the view's `post` hands it to `headless_post`."""
 
     request: Request
+    # For config.openapi.AutoSchema: a POST may come without credentials.
+    anonymous_methods = frozenset({"POST"})
 
     def is_headless_create(self) -> bool:
         request = self.request

@@ -377,3 +377,15 @@ def test_key_cap_holds_under_concurrency(org, settings):
         t.join()
     assert sorted(results) == ["KeyLimitReached"] * 3 + ["ok"] * 5
     assert APIKey.objects.filter(organization=org).count() == 5
+
+
+@pytest.mark.parametrize("spelling", [str.upper, lambda s: s.replace("-", ""), "{{{}}}".format])
+def test_a_key_revokes_itself_by_any_spelling_of_its_id_that_finds_it(org, spelling):
+    own, own_full = apikey_create(organization=org, name="chat only", permissions=["chat"])
+    client = with_key(own_full)
+    key_id = spelling(str(own.id))
+    assert client.get(f"/api/v1/api-keys/{key_id}").status_code == 403  # needs `keys`
+    r = client.delete(f"/api/v1/api-keys/{key_id}")
+    assert r.status_code == 200
+    assert r.json()["apiKey"]["id"] == str(own.id)
+    assert r.json()["apiKey"]["status"] == "revoked"

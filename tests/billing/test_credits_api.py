@@ -89,3 +89,37 @@ def test_transactions_are_paginated(api, make_key, org):
     r = get(api, "/api/v1/credits/transactions?page=9", full)
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("value", ["abc", "null", "0", "000", "-1", "2.5", "", "%C2%B2"])
+def test_a_page_size_that_is_not_a_positive_integer_is_400(api, make_key, value):
+    _, full = make_key(permissions=["billing"])
+    r = get(api, f"/api/v1/credits/transactions?pageSize={value}", full)
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {
+            "code": "VALIDATION_ERROR",
+            "message": "Invalid request.",
+            "details": {"fields": {"pageSize": ["Must be a whole number from 1 to 200."]}},
+        }
+    }
+
+
+def test_a_page_size_over_the_cap_is_capped(api, make_key, org):
+    for i in range(3):
+        credits_grant(organization=org, amount_micros=i + 1, reference=f"t:{i}")
+    _, full = make_key(permissions=["billing"])
+    for size in ("100000", "9" * 5000, "0002"):
+        r = get(api, f"/api/v1/credits/transactions?pageSize={size}", full)
+        assert r.status_code == 200
+        assert r.json()["count"] == 3
+        assert len(r.json()["results"]) == (2 if size == "0002" else 3)
+
+
+@pytest.mark.parametrize("query", ["pageSize=2&pageSize=3", "page=1&page=1"])
+def test_a_repeated_paging_parameter_is_400(api, make_key, query):
+    _, full = make_key(permissions=["billing"])
+    r = get(api, f"/api/v1/credits/transactions?{query}", full)
+    assert r.status_code == 400
+    name = query.split("=", 1)[0]
+    assert r.json()["error"]["details"] == {"fields": {name: ["Give it once."]}}

@@ -122,3 +122,81 @@ def test_unhandled_exception_outside_drf_is_enveloped(client, caplog):
 def test_malformed_request_id_is_replaced(client):
     r = client.get("/api/nothing", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert len(r["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        '{"name": ' + "[" * 5_000 + "]" * 5_000 + "}",
+    ],
+    ids=["list", "object", "inside-a-field"],
+)
+def test_deeply_nested_json_is_400_not_500(client, body):
+    r = client.post("/api/test/things", data=body, content_type="application/json")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {"code": "VALIDATION_ERROR", "message": "JSON parse error - nested too deeply."}
+    }
+
+
+def test_nesting_limit_is_exact(client):
+    from config.parsers import MAX_JSON_DEPTH
+
+    def body(depth: int) -> str:  # the outer object is level 1
+        return '{"name": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+    at_limit = client.post(
+        "/api/test/things", data=body(MAX_JSON_DEPTH), content_type="application/json"
+    )
+    assert at_limit.status_code == 400
+    assert at_limit.json()["error"]["details"]["fields"]["name"] == ["Not a valid string."]
+    over = client.post(
+        "/api/test/things", data=body(MAX_JSON_DEPTH + 1), content_type="application/json"
+    )
+    assert over.status_code == 400
+    assert over.json()["error"]["message"] == "JSON parse error - nested too deeply."
+
+
+def test_body_over_the_upload_limit_is_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"name": "' + "a" * 2000 + '", "count": 1}'
+    r = client.post("/api/test/things", data=body, content_type="application/json")
+    assert r.status_code == 413
+    assert r.json() == {
+        "error": {
+            "code": "PAYLOAD_TOO_LARGE",
+            "message": "The request body is larger than 1000 bytes.",
+        }
+    }
+
+
+def test_too_many_query_fields_is_400(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    r = client.get("/api/test/conflict?" + "&".join(f"f{i}=1" for i in range(11)))
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {
+            "code": "VALIDATION_ERROR",
+            "message": "Too many query or form fields (at most 10).",
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/test/plain-404", 404, "NOT_FOUND"),
+        ("/api/test/plain-body", 413, "PAYLOAD_TOO_LARGE"),
+        ("/api/test/plain-query?" + "&".join(f"f{i}" for i in range(11)), 400, "VALIDATION_ERROR"),
+    ],
+)
+def test_django_request_errors_outside_drf_keep_their_status(client, settings, path, status, code):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    client.raise_request_exception = False
+    r = client.post(path, data="x" * 2000, content_type="application/octet-stream")
+    assert r.status_code == status
+    assert r["Content-Type"] == "application/json"
+    assert r.json()["error"]["code"] == code

@@ -69,3 +69,24 @@ def test_security_headers(client):
     assert r["X-Content-Type-Options"] == "nosniff"
     assert r["X-Frame-Options"] == "DENY"
     assert r["Referrer-Policy"] == "same-origin"
+
+
+ENVELOPE_CASES = [
+    ("get", "/api/schema/", {"HTTP_X_API_KEY": "ek_live_not-a-key"}, 401, "UNAUTHORIZED"),
+    ("get", "/api/schema/?format=xml", {}, 404, "NOT_FOUND"),
+    ("put", "/api/schema/", {}, 405, "METHOD_NOT_ALLOWED"),
+    ("get", "/api/schema/", {"HTTP_ACCEPT": "text/csv"}, 406, "NOT_ACCEPTABLE"),
+    ("get", "/api/docs/", {"HTTP_X_API_KEY": "ek_live_not-a-key"}, 401, "UNAUTHORIZED"),
+    ("post", "/api/docs/", {}, 405, "METHOD_NOT_ALLOWED"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "headers", "status", "code"), ENVELOPE_CASES)
+def test_schema_and_docs_errors_are_json_envelopes(client, method, path, headers, status, code):
+    # Their success renderers are YAML and HTML; an error is still the JSON envelope.
+    r = getattr(client, method)(path, **headers)
+    assert r.status_code == status
+    assert r["Content-Type"] == "application/json"
+    assert set(r.json()) == {"error"}
+    assert r.json()["error"]["code"] == code

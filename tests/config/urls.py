@@ -1,5 +1,6 @@
 """A test-only URLconf: DRF views that fail in each way the envelope must cover."""
 
+from django.http import Http404, JsonResponse
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -45,11 +46,26 @@ def plain_boom(request):
     raise RuntimeError("outside DRF")
 
 
+def plain_not_found(request):
+    raise Http404("outside DRF")
+
+
+def plain_body(request):
+    return JsonResponse({"size": len(request.body)})
+
+
+def plain_query(request):
+    return JsonResponse({"fields": len(request.GET)})
+
+
 urlpatterns = [
     path("api/test/things", things),
     path("api/test/boom", boom),
     path("api/test/conflict", conflict),
     path("api/test/private", private),
     path("api/test/plain-boom", plain_boom),
+    path("api/test/plain-404", plain_not_found),
+    path("api/test/plain-body", plain_body),
+    path("api/test/plain-query", plain_query),
     path("", include("config.urls")),
 ]
