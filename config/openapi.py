@@ -16,6 +16,7 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -84,6 +85,8 @@ class AutoSchema(SpectacularAutoSchema):
         statuses = {400, 429, 503}
         if self._is_authenticated():
             statuses |= {401, 403}
+        elif any(not isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            statuses.add(403)  # e.g. a CSRF check on a view that reads no credentials
         if "{" in self.path or self._is_list_view():
             statuses.add(404)  # no such object, or no such page
         if self.method in BODY_METHODS:

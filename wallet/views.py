@@ -156,14 +156,20 @@ class SiweLoginView(AnonymousWalletView):
     @extend_schema(
         operation_id="siwe_login",
         request=SiweVerifySerializer,
-        responses=inline_serializer(
-            "SiweLogin",
-            {
-                "user": serializers.DictField(),
-                "organization": serializers.DictField(),
-                "isNewAccount": serializers.BooleanField(),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "SiweLogin",
+                {
+                    "user": serializers.DictField(),
+                    "organization": serializers.DictField(),
+                    "isNewAccount": serializers.BooleanField(),
+                },
+            ),
+            401: error_response(
+                "UNAUTHORIZED: the signature does not verify, or the nonce, domain, "
+                "chain or times are wrong, or the wallet's user is deactivated."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         """The browser sign-in: verify like /siwe/verify, then log into a dashboard
