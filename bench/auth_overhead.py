@@ -7,7 +7,9 @@ Rows (one trivial DRF endpoint, only its guard differs):
 - no auth: AllowAny, no authentication classes;
 - ours: the project's default authentication (API key via X-API-Key), permission
   and throttle classes, i.e. the key check plus the per-key rate-limit count;
-- drf-api-key: `HasAPIKey`, one indexed database query per request.
+- drf-api-key: `HasAPIKey`, one indexed database query per request;
+- one Redis GET: no authentication, one shared-cache read. The floor of any check
+  whose state every server process shares (a revocable key, a rate counter).
 Then ours again with 10^6 keys in the table, and the uncached verification cost
 (cache entry dropped before every call: the database lookup) at 10^3 and 10^6 keys.
 """
@@ -112,6 +114,7 @@ def main() -> None:
             ("/bench/noauth", None),
             ("/bench/ours", ours),
             ("/bench/drf-api-key", theirs),
+            ("/bench/one-redis-get", None),
         ):
             warm(base + path, headers)
         noauth = wrk("no auth", base + "/bench/noauth", **load)
@@ -120,6 +123,7 @@ def main() -> None:
             wrk("ours, API key + rate limit (10^3 keys)", base + "/bench/ours", ours, **load)
         )
         rows.append(wrk("drf-api-key HasAPIKey", base + "/bench/drf-api-key", theirs, **load))
+        rows.append(wrk("no auth + one Redis GET (floor)", base + "/bench/one-redis-get", **load))
     cold = {1_000: float(run_python(env, COLD.format(key=keys["ours"], n=2000)))}
 
     if not args.skip_million:
@@ -139,7 +143,9 @@ def main() -> None:
     for r in rows:
         print(r.row(noauth))
     ours_row, theirs_row = rows[1], rows[2]
+    floor = rows[3]
     print(f"\nours / drf-api-key throughput: {ours_row.rps / theirs_row.rps:.2f}x")
+    print(f"ours / one-Redis-GET floor throughput: {ours_row.rps / floor.rps:.2f}x")
     print("\nuncached verification (cache entry dropped before each call; median of 2000):\n")
     print("| keys in table | median µs |\n|---:|---:|")
     for n, us in cold.items():

@@ -1,5 +1,6 @@
 """One trivial DRF endpoint, guarded several ways, so only the guard differs."""
 
+from django.core.cache import cache
 from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -20,6 +21,15 @@ class NoAuth(Hello):
     throttle_classes = []
 
 
+class OneRedisRoundTrip(NoAuth):
+    """No authentication, one shared-cache read: the floor of any check whose
+    state is shared by every server process (a revocable key, a rate counter)."""
+
+    def get(self, request):
+        cache.get("bench:probe")
+        return Response({"hello": "world"})
+
+
 class DrfApiKey(Hello):
     authentication_classes = []
     permission_classes = [HasAPIKey]
@@ -29,6 +39,7 @@ class DrfApiKey(Hello):
 urlpatterns = [
     path("bench/noauth", NoAuth.as_view()),
     path("bench/ours", Hello.as_view()),
+    path("bench/one-redis-get", OneRedisRoundTrip.as_view()),
     path("bench/drf-api-key", DrfApiKey.as_view()),
     path("", include("config.urls")),
 ]
