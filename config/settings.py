@@ -36,7 +36,7 @@ APP_ORIGIN = f"{_app.scheme}://{_app.netloc}"
 APP_DOMAIN = _app.netloc
 APP_SCHEME = _app.scheme
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_app.hostname, "127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_app.hostname, "127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [APP_ORIGIN])
 
 INSTALLED_APPS = [
