@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Organization, Plan, Role, User
-from accounts.selectors import wallet_account_find
+from accounts.selectors import WalletAccountFound, wallet_account_find
 from accounts.wallet_address import checksum_address
 from billing.models import EntryKind
 from billing.money import MICROS_PER_USD
@@ -70,7 +70,16 @@ def membership_add(
     return membership
 
 
-def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, bool]:
+class NotLookedUp:
+    """The default of wallet_account_get_or_create's `found`: look the wallet up."""
+
+
+NOT_LOOKED_UP = NotLookedUp()
+
+
+def wallet_account_get_or_create(
+    *, address: str, found: WalletAccountFound | NotLookedUp = NOT_LOOKED_UP
+) -> tuple[User, Organization, bool]:
     """The user and organization of a wallet, created on its first sign-in.
 
     Race-safe: concurrent first sign-ins of one wallet all try to insert the
@@ -78,10 +87,17 @@ def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, b
     others roll back whole and read the winner's rows. The sign-up bonus has a
     per-address ledger reference, so it is granted once whatever happens.
     Returns (user, organization, created).
+
+    found: what `wallet_account_find` answered for this address moments ago (a
+    caller that already looked, e.g. to check the user before spending a SIWE
+    nonce), so the wallet is not looked up twice. An account found complete is
+    returned as is; anything else goes the same race-safe way as without it,
+    and a stale "not found" only costs one failed insert and a fresh look.
     """
     checksummed = checksum_address(address)
     for _ in range(3):
-        found = wallet_account_find(address=checksummed)
+        if isinstance(found, NotLookedUp):
+            found = wallet_account_find(address=checksummed)
         if found is not None and found[1] is not None:
             return found[0], found[1], False
         try:
@@ -106,11 +122,9 @@ def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, b
                 )
                 _grant_signup_bonus(organization=org, address=checksummed)
             return user, org, created
-        except IntegrityError:
+        except (IntegrityError, Conflict):
             # Another request created this wallet's account first: read theirs.
-            continue
-        except Conflict:
-            continue
+            found = NOT_LOOKED_UP
     raise Conflict("Could not create the account for this wallet; try again.")
 
 

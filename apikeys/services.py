@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -183,7 +183,11 @@ def key_room_check(organization: Organization | uuid.UUID) -> None:
 
     apikey_create checks under the organization's row lock; callers may also check
     early (unlocked) to refuse before spending something, such as a SIWE nonce."""
-    if active_key_count(organization) >= settings.API_KEY_MAX_ACTIVE:
+    _refuse_at_cap(active_key_count(organization))
+
+
+def _refuse_at_cap(active: int) -> None:
+    if active >= settings.API_KEY_MAX_ACTIVE:
         raise KeyLimitReached(
             f"At most {settings.API_KEY_MAX_ACTIVE} active API keys per organization; "
             "revoke one first.",
@@ -203,10 +207,15 @@ def apikey_create(
     expires_at: datetime | None = None,
     actor_ip: str | None = None,
     actor_key_id: uuid.UUID | None = None,
+    make_room: Callable[[Organization], object] | None = None,
 ) -> tuple[APIKey, str]:
     """Create a key; returns the row and the full key, which the caller shows once.
 
     `organization` and `created_by` may be instances or primary keys.
+    `make_room`: called with the locked organization when it is at its cap of
+    active keys, in the same transaction and under the same lock, to revoke one
+    (a SIWE sign-in retires its oldest sign-in key); the keys are then counted
+    again, and if there is still no room the answer is KeyLimitReached.
     """
     now = timezone.now()
     name = clean_name(name)
@@ -222,7 +231,14 @@ def apikey_create(
         org = Organization.objects.select_for_update().get(
             pk=getattr(organization, "pk", organization)
         )
-        key_room_check(org)
+        # Counted in its own statement, after the lock is held: a statement's
+        # snapshot is taken when it starts, so a count in the locking query
+        # itself could miss a key committed by the transaction it waited for.
+        active = active_key_count(org)
+        if make_room is not None and active >= settings.API_KEY_MAX_ACTIVE:
+            make_room(org)
+            active = active_key_count(org)
+        _refuse_at_cap(active)
         key = APIKey.objects.create(
             organization=org,
             created_by_id=getattr(created_by, "pk", created_by),

@@ -15,10 +15,14 @@ permission and throttle classes, so only the credential differs):
   must end with 0 non-2xx. Target: at least 0.6x the API key.
 
 Latency (sequential POSTs from this process, one at a time, server-issued nonces
-fetched over HTTP from the same gunicorn): SIWE verify for a returning wallet
-(verify, issue a key; at the 25-key cap the oldest sign-in key is revoked) and
-for new wallets (plus account, organization and the sign-up credit). Target:
-p50 <= 15 ms for the returning wallet.
+fetched over HTTP from the same gunicorn), three rows of --siwe sign-ins each:
+- new wallet: account, organization, sign-up credit and a key;
+- returning wallet: the same --siwe wallets sign in once more, each with one
+  key, so well below the active-key cap: verify and issue a key. This is the
+  typical sign-in, and the target is its p50 <= 15 ms;
+- returning wallet at the cap: one wallet already holding API_KEY_MAX_ACTIVE
+  active keys signs in again and again, so every sign-in also revokes its
+  oldest sign-in key (the edge case, reported on its own).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ MAX_SIGNATURES = 200_000  # distinct milliseconds must stay inside the ±5 min w
 
 SEED = """
 import json
+from django.conf import settings
 from accounts.services import wallet_account_get_or_create
 from apikeys.models import APIKey
 from apikeys.services import apikey_create, apikey_revoke, forget_organization_keys
@@ -76,7 +81,7 @@ forget_organization_keys(org.pk)
 for key in APIKey.objects.filter(organization=org).active():
     apikey_revoke(key=key)
 _, full = apikey_create(organization=org, created_by=user, name="bench", rate_limit=1_000_000)
-print(json.dumps({{"key": full}}))
+print(json.dumps({{"key": full, "cap": settings.API_KEY_MAX_ACTIVE}}))
 """
 
 
@@ -214,8 +219,13 @@ def main() -> None:
             for leftover in (script, script + ".tsv"):
                 os.unlink(leftover)
 
-        returning = siwe_latency(base, [BENCH_WALLET] * args.siwe)
-        fresh = siwe_latency(base, [Account.create() for _ in range(args.siwe)])
+        wallets = [Account.create() for _ in range(args.siwe)]
+        fresh = siwe_latency(base, wallets)  # each wallet's first sign-in
+        returning = siwe_latency(base, wallets)  # and its second: one key, far below the cap
+        # The bench wallet has its "bench" key; sign-ins (untimed) fill it to the cap,
+        # after which every sign-in also revokes the oldest sign-in key.
+        siwe_latency(base, [BENCH_WALLET] * key["cap"])
+        at_cap = siwe_latency(base, [BENCH_WALLET] * args.siwe)
 
     print(
         f"\nwallet_auth: gunicorn 2 sync workers, wrk -t{THREADS} -c{args.connections} "
@@ -237,9 +247,14 @@ def main() -> None:
 
     print(f"\nSIWE verify, sequential POSTs (n = {args.siwe} each):\n")
     print("| sign-in | p50 ms | p99 ms |\n|---|---:|---:|")
-    print(f"| returning wallet (new key) | {returning[0]:.2f} | {returning[1]:.2f} |")
-    print(f"| new wallet (account + credits + key) | {fresh[0]:.2f} | {fresh[1]:.2f} |")
-    print(f"\nreturning-wallet p50 {returning[0]:.2f} ms (target <= 15 ms)")
+    siwe_rows = [
+        ("returning wallet, below the key cap (new key)", returning),
+        (f"returning wallet at the {key['cap']}-key cap (new key, oldest revoked)", at_cap),
+        ("new wallet (account + credits + key)", fresh),
+    ]
+    for label, (p50, p99) in siwe_rows:
+        print(f"| {label} | {p50:.2f} | {p99:.2f} |")
+    print(f"\nreturning-wallet (below the cap) p50 {returning[0]:.2f} ms (target <= 15 ms)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 
 from accounts.principal import AuthMethod, Principal
-from accounts.selectors import wallet_account_find
 from accounts.services import wallet_account_get_or_create
 from wallet import shared_cache
 
@@ -66,11 +65,7 @@ def wallet_principal(address: str, cached: Any = _NOT_LOOKED_UP) -> tuple[Any, P
         user: Any = WalletUser(uuid.UUID(user_id))
         return user, _principal(address, uuid.UUID(user_id), uuid.UUID(org_id), rate_limit)
 
-    found = wallet_account_find(address=address)
-    if found is None or found[1] is None:
-        user, org, _created = wallet_account_get_or_create(address=address)
-    else:
-        user, org = found
+    user, org, _created = wallet_account_get_or_create(address=address)
     if not user.is_active:
         raise WalletAccountUnusable(address)
     rate_limit = org.rate_limit_per_minute

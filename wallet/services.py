@@ -8,23 +8,28 @@ works once the cause is gone. Only then is the nonce spent (in the shared
 cache) and the database written — account find-or-create, then the key. A
 failure after the nonce is spent costs the client a new nonce, never a second
 use of the old one.
+
+The wallet's account is looked up once, for those refusals, and what was found
+is handed on to the find-or-create; the key's cap is then checked again, as
+always, under the organization's row lock (apikey_create), which is what holds
+under concurrency. A returning wallet's sign-in costs 8 queries
+(tests/wallet/test_sign_in_queries.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from accounts.selectors import wallet_account_find
-from accounts.services import wallet_account_get_or_create
+from accounts.selectors import WalletAccountFound, wallet_account_find
+from accounts.services import NOT_LOOKED_UP, NotLookedUp, wallet_account_get_or_create
 from apikeys.models import APIKey
 from apikeys.services import (
-    active_key_count,
     apikey_create,
     apikey_revoke,
     clean_expires_at,
@@ -47,21 +52,20 @@ class SignIn:
 
 def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -> SignIn:
     """Verify a SIWE message, find or create the wallet's account, issue a live key."""
-    verified = siwe_verify(message=message, signature=signature, before_claim=_sign_in_room_check)
-    user, org, created = wallet_account_get_or_create(address=verified.address)
-    with transaction.atomic():
-        # Lock the organization first (apikey_create takes the same lock), so making
-        # room and creating are one step under concurrent sign-ins.
-        locked = Organization.objects.select_for_update().get(pk=org.pk)
-        if active_key_count(locked) >= settings.API_KEY_MAX_ACTIVE:
-            _revoke_oldest_sign_in_key(organization=locked, user=user, actor_ip=actor_ip)
-        api_key, full_key = apikey_create(
-            organization=locked,
-            created_by=user,
-            name=SIWE_KEY_NAME,
-            environment="live",
-            actor_ip=actor_ip,
-        )
+    before = _BeforeClaim(room=_sign_in_room_check)
+    verified = siwe_verify(message=message, signature=signature, before_claim=before)
+    user, org, created = wallet_account_get_or_create(address=verified.address, found=before.found)
+    api_key, full_key = apikey_create(
+        organization=org,
+        created_by=user,
+        name=SIWE_KEY_NAME,
+        environment="live",
+        actor_ip=actor_ip,
+        # At the cap, under the organization's lock (the one apikey_create takes),
+        # the oldest sign-in key makes room: retiring it and creating the new key
+        # are one step under concurrent sign-ins.
+        make_room=functools.partial(_revoke_oldest_sign_in_key, user=user, actor_ip=actor_ip),
+    )
     return SignIn(full_key, api_key, user, org, created)
 
 
@@ -76,44 +80,41 @@ def siwe_account_verify(*, message: str, signature: str) -> WalletAccount:
     """Verify a SIWE message (same rules as sign-in) and find or create the wallet's
     account, without issuing a key: the browser sign-in, which the view turns into
     a dashboard session. A deactivated user is refused before the nonce is spent."""
-    verified = siwe_verify(message=message, signature=signature, before_claim=_active_user_check)
-    user, org, created = wallet_account_get_or_create(address=verified.address)
-    if not user.is_active:  # deactivated between the check and now
-        raise SiweFailed(f"wallet user {user.pk} is deactivated")
+    before = _BeforeClaim()
+    verified = siwe_verify(message=message, signature=signature, before_claim=before)
+    user, org, created = wallet_account_get_or_create(address=verified.address, found=before.found)
+    if not created and not User.objects.filter(pk=user.pk, is_active=True).exists():
+        raise SiweFailed(f"wallet user {user.pk} is deactivated")  # since the check
     return WalletAccount(user, org, created)
 
 
-def _active_user_check(verified: VerifiedSiwe) -> None:
-    found = wallet_account_find(address=verified.address)
-    if found is not None and not found[0].is_active:
-        raise SiweFailed(f"wallet user {found[0].pk} is deactivated")
+@dataclass
+class _BeforeClaim:
+    """The checks that run after the signature verifies and before the nonce is
+    spent (siwe_verify's before_claim): the wallet's account is looked up once,
+    its user must be active, and `room` may refuse (the key cap). What was found
+    is kept in `found` and handed to wallet_account_get_or_create, so the sign-in
+    does not look the wallet up a second time."""
+
+    room: Callable[[Organization], None] | None = None
+    found: WalletAccountFound | NotLookedUp = NOT_LOOKED_UP
+
+    def __call__(self, verified: VerifiedSiwe) -> None:
+        found = wallet_account_find(address=verified.address)
+        if found is not None and not found[0].is_active:
+            raise SiweFailed(f"wallet user {found[0].pk} is deactivated")
+        if found is not None and found[1] is not None and self.room is not None:
+            self.room(found[1])  # a new account has no keys
+        self.found = found
 
 
-def _existing_organization(address: str) -> Organization | None:
-    found = wallet_account_find(address=address)
-    return found[1] if found is not None else None
-
-
-def _sign_in_room_check(verified: VerifiedSiwe) -> None:
-    """Before the nonce is spent: an active user, and at the cap a sign-in key to retire."""
-    _active_user_check(verified)
-    org = _existing_organization(verified.address)
-    if org is None:
-        return  # a new account has no keys
+def _sign_in_room_check(org: Organization) -> None:
+    """At the cap, a sign-in needs a sign-in key to retire."""
     if not APIKey.objects.filter(organization=org, name=SIWE_KEY_NAME).active().exists():
         key_room_check(org)
 
 
-def _headless_room_check(verified: VerifiedSiwe) -> None:
-    """Before the nonce is spent: a deactivated user gets 401, an organization at the
-    cap 409, and neither costs the signed message."""
-    _active_user_check(verified)
-    org = _existing_organization(verified.address)
-    if org is not None:
-        key_room_check(org)
-
-
-def _revoke_oldest_sign_in_key(*, organization: Organization, user: User, actor_ip) -> None:
+def _revoke_oldest_sign_in_key(organization: Organization, *, user: User, actor_ip) -> None:
     """At the active-key cap, the oldest SIWE sign-in key makes room (with its audit
     event). Keys made any other way are never touched: if there is no sign-in key
     to retire, apikey_create answers KEY_LIMIT_REACHED."""
@@ -148,14 +149,17 @@ def headless_key_create(
     name = clean_name(name)
     if expires_at is not None:
         expires_at = clean_expires_at(expires_at, now=timezone.now())
+    # Before the nonce is spent: a deactivated user gets 401, an organization at
+    # the cap 409, and neither costs the signed message.
+    before = _BeforeClaim(room=key_room_check)
     verified = siwe_verify(
         message=message,
         signature=signature,
         headless=True,
         expected_address=address,
-        before_claim=_headless_room_check,
+        before_claim=before,
     )
-    user, org, _created = wallet_account_get_or_create(address=verified.address)
+    user, org, _created = wallet_account_get_or_create(address=verified.address, found=before.found)
     return apikey_create(
         organization=org,
         created_by=user,

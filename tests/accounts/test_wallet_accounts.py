@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from eth_account import Account
 
 from accounts.models import Membership, Organization, Role, User
+from accounts.selectors import wallet_account_find
 from accounts.services import wallet_account_get_or_create
 from accounts.wallet_address import checksum_address
 from billing.models import EntryKind, LedgerEntry
@@ -118,6 +120,75 @@ class TestWalletAccountGetOrCreate:
         assert again_user == user and created is False
         assert new_org != org
         assert LedgerEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+class TestWalletAccountGetOrCreateWithFound:
+    """`found`: the caller's own wallet_account_find answer, not looked up again."""
+
+    def test_an_account_found_complete_is_returned_without_a_query(self, django_assert_num_queries):
+        user, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        found = wallet_account_find(address=ADDRESS)
+        with django_assert_num_queries(0):
+            assert wallet_account_get_or_create(address=ADDRESS, found=found) == (
+                user,
+                org,
+                False,
+            )
+
+    def test_nothing_found_creates_the_account_without_looking_again(self):
+        found = wallet_account_find(address=ADDRESS)
+        assert found is None
+        with CaptureQueriesContext(connection) as captured:
+            user, org, created = wallet_account_get_or_create(address=ADDRESS, found=found)
+        lookups = [
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].startswith("SELECT") and "accounts_membership" in q["sql"]
+        ]
+        assert lookups == []
+        assert created is True
+        assert wallet_account_find(address=ADDRESS) == (user, org)
+
+    def test_a_stale_nothing_found_still_finds_the_account_made_since(self):
+        found = wallet_account_find(address=ADDRESS)  # before another request made it
+        user, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        again = wallet_account_get_or_create(address=ADDRESS, found=found)
+        assert again == (user, org, False)
+        assert User.objects.count() == 1
+        assert Organization.objects.count() == 1
+        assert LedgerEntry.objects.count() == 1
+
+    def test_a_user_found_without_an_organization_gets_one(self):
+        user, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        Membership.objects.filter(user=user).delete()
+        found = wallet_account_find(address=ADDRESS)
+        assert found == (user, None)
+        again_user, new_org, created = wallet_account_get_or_create(address=ADDRESS, found=found)
+        assert again_user == user and created is False
+        assert new_org != org
+        assert wallet_account_find(address=ADDRESS) == (user, new_org)
+
+
+@pytest.mark.django_db
+class TestWalletAccountFind:
+    def test_unknown_wallet_is_none(self):
+        assert wallet_account_find(address=ADDRESS) is None
+
+    def test_the_oldest_owned_organization_wins(self):
+        user, first, _ = wallet_account_get_or_create(address=ADDRESS)
+        later = Organization.objects.create(name="later", slug="later")
+        Membership.objects.create(user=user, organization=later, role=Role.OWNER)
+        member_only = Organization.objects.create(name="member", slug="member")
+        Membership.objects.create(user=user, organization=member_only, role=Role.MEMBER)
+        assert wallet_account_find(address=ADDRESS) == (user, first)
+
+    def test_an_account_with_an_organization_is_one_query(self, django_assert_num_queries):
+        _user, org, _ = wallet_account_get_or_create(address=ADDRESS)
+        with django_assert_num_queries(1):
+            found = wallet_account_find(address=ADDRESS)
+        with django_assert_num_queries(0):  # user and organization came with it
+            assert (found[0].wallet_address, found[1].slug) == (ADDRESS, org.slug)
 
 
 @pytest.mark.concurrency

@@ -75,6 +75,47 @@ def test_active_key_cap(make_key, settings):
     assert APIKey.objects.count() == 4
 
 
+def test_make_room_is_not_called_below_the_cap(make_key, settings):
+    settings.API_KEY_MAX_ACTIVE = 2
+    calls = []
+    make_key(make_room=calls.append)
+    make_key(make_room=calls.append)
+    assert calls == []
+    assert APIKey.objects.active().count() == 2
+
+
+def test_at_the_cap_make_room_runs_under_the_lock_and_the_keys_are_counted_again(
+    make_key, org, settings
+):
+    settings.API_KEY_MAX_ACTIVE = 2
+    oldest, _ = make_key(name="oldest")
+    make_key()
+    seen = []
+
+    def retire_oldest(locked):
+        seen.append((locked.pk, connection.in_atomic_block))
+        apikey_revoke(key=oldest)
+
+    key, _ = make_key(name="new", make_room=retire_oldest)
+    assert seen == [(org.pk, True)]
+    oldest.refresh_from_db()
+    assert oldest.revoked_at is not None
+    assert APIKey.objects.active().count() == 2
+    assert key.name == "new"
+
+
+def test_at_the_cap_make_room_that_frees_nothing_is_refused(make_key, settings):
+    settings.API_KEY_MAX_ACTIVE = 2
+    make_key()
+    make_key()
+    calls = []
+    with pytest.raises(KeyLimitReached):
+        make_key(name="over", make_room=calls.append)
+    assert len(calls) == 1
+    assert not APIKey.objects.filter(name="over").exists()
+    assert APIKey.objects.active().count() == 2
+
+
 def test_verify_valid_key_gives_principal(make_key, org, user):
     key, full = make_key(permissions=["chat"], environment="test")
     check = apikey_verify(full, ip="127.0.0.1")

@@ -112,12 +112,10 @@ class TestValidRequests:
         assert status == 200
         assert body["walletAddress"] == wallet.address
 
-    def test_known_wallet_with_cold_cache_costs_two_queries(
-        self, wallet, django_assert_num_queries
-    ):
+    def test_known_wallet_with_cold_cache_costs_one_query(self, wallet, django_assert_num_queries):
         wallet_account_get_or_create(address=wallet.address)
         cache.clear()
-        with django_assert_num_queries(2):  # the user, its owned organization
+        with django_assert_num_queries(1):  # its ownership, with user and organization
             assert call(headers=wallet_headers(wallet))[0] == 200
 
     def test_lowercase_address_header_is_accepted(self, wallet):

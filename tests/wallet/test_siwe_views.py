@@ -348,3 +348,33 @@ def test_twenty_parallel_first_sign_ins_of_one_wallet_make_one_account(wallet):
     assert Organization.objects.count() == 1
     assert LedgerEntry.objects.filter(kind=EntryKind.SIGNUP_BONUS).count() == 1
     assert APIKey.objects.active().count() == 20
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+@override_settings(API_KEY_MAX_ACTIVE=3)
+def test_parallel_sign_ins_at_the_cap_each_retire_one_key_and_the_cap_holds(wallet):
+    for _ in range(3):
+        body = signed_body(Client(), wallet)
+        assert Client().post(VERIFY_URL, body, "application/json").status_code == 200
+    bodies = [signed_body(Client(), wallet) for _ in range(8)]
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def post(body):
+        try:
+            barrier.wait()
+            r = Client().post(VERIFY_URL, body, content_type="application/json")
+            statuses.append(r.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 8
+    assert APIKey.objects.active().count() == 3
+    assert APIKey.objects.filter(revoked_at__isnull=False).count() == 8
+    assert APIKeyEvent.objects.filter(action=EventAction.REVOKED).count() == 8
