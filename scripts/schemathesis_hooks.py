@@ -6,15 +6,16 @@
 With FUZZ_KEY set, every request carries that key and none of the credential
 headers schemathesis would invent (so requests reach the views), and the key's
 own id is never the one revoked or regenerated. Without it, the invented ones
-are sent. The `error_envelope` check is the suite's (tests/test_schema_fuzz.py).
+are sent. The `error_envelope` check is the suite's (tests/envelope.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import schemathesis
+
+from tests import envelope
 
 CREDENTIAL_HEADERS = frozenset(
     {"authorization", "cookie", "x-api-key"}
@@ -40,16 +41,4 @@ def map_case(ctx, case):
     return case
 
 
-@schemathesis.check
-def error_envelope(ctx, response, case):
-    if response.status_code < 400 or not case.path.startswith("/api"):
-        return None
-    content_type = (response.headers.get("content-type") or [""])[0]
-    assert content_type == "application/json", (response.status_code, content_type)
-    body = json.loads(response.content)
-    assert isinstance(body, dict) and list(body) == ["error"], body
-    error = body["error"]
-    assert isinstance(error, dict), body
-    assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, body
-    assert isinstance(error.get("details", {}), dict), body
-    return None
+error_envelope = schemathesis.check(envelope.error_envelope)

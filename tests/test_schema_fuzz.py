@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.services import organization_create
 from apikeys.services import MAX_RATE_LIMIT, apikey_create
 from billing.services import credits_grant
+from tests import envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -51,21 +52,7 @@ FUZZ_SETTINGS = settings(
 )
 
 
-@schemathesis.check
-def error_envelope(ctx, response, case) -> None:
-    """Every 4xx/5xx under /api/ is JSON `{"error": {"code", "message", "details"?}}`."""
-    if response.status_code < 400 or not case.path.startswith("/api"):
-        return
-    content_type = (response.headers.get("content-type") or [""])[0]
-    assert content_type == "application/json", (response.status_code, content_type)
-    body = json.loads(response.content)
-    assert isinstance(body, dict) and list(body) == ["error"], body
-    error = body["error"]
-    assert isinstance(error, dict), body
-    assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, body
-    assert isinstance(error["code"], str) and error["code"].isupper(), body
-    assert isinstance(error["message"], str) and error["message"], body
-    assert isinstance(error.get("details", {}), dict), body
+error_envelope = schemathesis.check(envelope.error_envelope)
 
 
 RESPONSE_CHECKS = [

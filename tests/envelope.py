@@ -1,0 +1,23 @@
+"""The error-envelope check shared by the schema fuzz test and the live-server
+fuzzing hooks (scripts/schemathesis_hooks.py): one definition of what every
+4xx/5xx under /api/ must look like."""
+
+from __future__ import annotations
+
+import json
+
+
+def error_envelope(ctx, response, case) -> None:
+    """Every 4xx/5xx under /api/ is JSON `{"error": {"code", "message", "details"?}}`."""
+    if response.status_code < 400 or not case.path.startswith("/api"):
+        return
+    content_type = (response.headers.get("content-type") or [""])[0]
+    assert content_type == "application/json", (response.status_code, content_type)
+    body = json.loads(response.content)
+    assert isinstance(body, dict) and list(body) == ["error"], body
+    error = body["error"]
+    assert isinstance(error, dict), body
+    assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, body
+    assert isinstance(error["code"], str) and error["code"].isupper(), body
+    assert isinstance(error["message"], str) and error["message"], body
+    assert isinstance(error.get("details", {}), dict), body
