@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from accounts.wallet_address import checksum_address
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
 from config.errors import ValidationFailed
+from tests.helpers import in_parallel
 
 ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # the EIP-55 test vector
 
@@ -195,25 +195,9 @@ class TestWalletAccountFind:
 @pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_first_sign_ins_make_one_account():
     address = Account.create().address
-    barrier = threading.Barrier(20)
-    results, errors = [], []
+    # An exception in any thread fails the test (in_parallel re-raises it).
+    results = in_parallel(20, lambda _: wallet_account_get_or_create(address=address))
 
-    def sign_in():
-        try:
-            barrier.wait()
-            results.append(wallet_account_get_or_create(address=address))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sign_in) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     assert len(results) == 20
     assert sum(created for _, _, created in results) == 1
     assert len({user.pk for user, _, _ in results}) == 1

@@ -1,8 +1,6 @@
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -11,6 +9,7 @@ from apikeys import keyformat
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_create
 from billing.services import credits_grant
+from tests.helpers import in_parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -357,24 +356,15 @@ def test_openapi_describes_schemes_and_endpoints(client):
 @pytest.mark.concurrency
 def test_key_cap_holds_under_concurrency(org, settings):
     settings.API_KEY_MAX_ACTIVE = 5
-    results = []
-    barrier = threading.Barrier(8)
 
     def create(i):
         try:
-            barrier.wait()
             apikey_create(organization=org, name=f"k{i}")
-            results.append("ok")
+            return "ok"
         except Exception as exc:
-            results.append(type(exc).__name__)
-        finally:
-            connection.close()
+            return type(exc).__name__
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_parallel(8, create)
     assert sorted(results) == ["KeyLimitReached"] * 3 + ["ok"] * 5
     assert APIKey.objects.filter(organization=org).count() == 5
 

@@ -1,32 +1,15 @@
 """Real threads against PostgreSQL: the ledger holds under contention."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from accounts.services import organization_create
 from billing import services
 from billing.models import LedgerEntry
 from billing.services import InsufficientCredits
+from tests.helpers import in_parallel
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
-
-
-def _in_threads(count: int, fn):
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        barrier.wait()
-        try:
-            return fn(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def test_parallel_debits_never_overdraw():
@@ -40,7 +23,7 @@ def test_parallel_debits_never_overdraw():
         except InsufficientCredits:
             return "402"
 
-    results = _in_threads(50, debit)
+    results = in_parallel(50, debit)
     assert results.count("ok") == 20
     assert results.count("402") == 30
     assert services.balance_micros(organization=org) == 0
@@ -56,7 +39,7 @@ def test_parallel_grants_with_one_reference_apply_once():
             organization=org, amount_micros=10_000_000, reference="payment:abc"
         ).entry.pk
 
-    ids = _in_threads(20, grant)
+    ids = in_parallel(20, grant)
     assert len(set(ids)) == 1
     assert LedgerEntry.objects.filter(reference="payment:abc").count() == 1
     assert services.balance_micros(organization=org) == 10_000_000

@@ -8,21 +8,20 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from billing.services import balance_micros
 from tests.billing.helpers import fresh_window, key_bucket
+from tests.helpers import in_parallel
 
 pytestmark = [
     pytest.mark.concurrency,
@@ -32,22 +31,6 @@ pytestmark = [
 
 WORKERS = 16  # threads; each holds a PostgreSQL connection while it runs
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def in_parallel(n: int, call) -> list:
-    """Run call(i) for i in range(n) on WORKERS threads that start together."""
-    start = threading.Barrier(min(n, WORKERS))
-
-    def task(i: int):
-        if i < WORKERS:
-            start.wait()
-        try:
-            return call(i)
-        finally:
-            connections.close_all()  # this thread's connection; the test DB is dropped later
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return list(pool.map(task, range(n)))
 
 
 def test_200_parallel_metered_calls_against_a_balance_for_50(make_key, fund, org, settings):
@@ -64,7 +47,7 @@ def test_200_parallel_metered_calls_against_a_balance_for_50(make_key, fund, org
         )
         return r.status_code, r.json()
 
-    results = in_parallel(200, call)
+    results = in_parallel(200, call, workers=WORKERS)
     assert Counter(status for status, _ in results) == {200: 50, 402: 150}
     assert all(body["error"]["code"] == "INSUFFICIENT_CREDITS" for s, body in results if s == 402)
     assert balance_micros(organization=org) == 0
@@ -75,7 +58,9 @@ def test_200_parallel_metered_calls_against_a_balance_for_50(make_key, fund, org
 def test_anonymous_limit_of_10_under_30_parallel_requests(settings):
     settings.ANONYMOUS_RATE = "10/m"
     fresh_window("anon:siwe-nonce:127.0.0.1")
-    results = in_parallel(30, lambda i: APIClient().get("/api/test/anon-nonce").status_code)
+    results = in_parallel(
+        30, lambda i: APIClient().get("/api/test/anon-nonce").status_code, workers=WORKERS
+    )
     assert Counter(results) == {200: 10, 429: 20}
 
 
@@ -87,7 +72,7 @@ def test_key_limit_of_10_under_30_parallel_requests(make_key):
         r = APIClient().get("/api/v1/credits", headers={"Authorization": f"Bearer {full}"})
         return r.status_code, r["X-RateLimit-Remaining"]
 
-    results = in_parallel(30, call)
+    results = in_parallel(30, call, workers=WORKERS)
     assert Counter(status for status, _ in results) == {200: 10, 429: 20}
     assert sorted(int(left) for status, left in results if status == 200) == list(range(10))
 
@@ -108,7 +93,7 @@ def test_verify_counts_a_key_limit_of_10_under_30_parallel_requests(make_key, fu
         assert r.status_code == 200
         return r.json()["code"]
 
-    assert Counter(in_parallel(30, call)) == {"VALID": 10, "RATE_LIMITED": 20}
+    assert Counter(in_parallel(30, call, workers=WORKERS)) == {"VALID": 10, "RATE_LIMITED": 20}
     assert balance_micros(organization=org) == 1_000_000 - 10 * 1000
     call_command("check_ledger")
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client, override_settings
 
 from accounts.models import Membership, Organization, User
@@ -17,6 +15,7 @@ from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_create, apikey_revoke
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
+from tests.helpers import in_parallel
 from tests.wallet.helpers import new_wallet, sign, siwe_text
 
 NONCE_URL = "/api/auth/siwe/nonce"
@@ -300,23 +299,9 @@ class TestVerifyBadInput:
 @pytest.mark.django_db(transaction=True)
 def test_twenty_threads_posting_one_message_get_exactly_one_200(wallet):
     body = signed_body(Client(), wallet)
-    barrier = threading.Barrier(20)
-    statuses: list[int] = []
-
-    def post():
-        try:
-            barrier.wait()
-            statuses.append(
-                Client().post(VERIFY_URL, body, content_type="application/json").status_code
-            )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = in_parallel(
+        20, lambda _: Client().post(VERIFY_URL, body, content_type="application/json").status_code
+    )
     assert sorted(statuses) == [200] + [401] * 19
     assert APIKey.objects.count() == 1
     assert User.objects.count() == 1
@@ -326,22 +311,12 @@ def test_twenty_threads_posting_one_message_get_exactly_one_200(wallet):
 @pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_first_sign_ins_of_one_wallet_make_one_account(wallet):
     bodies = [signed_body(Client(), wallet) for _ in range(20)]
-    barrier = threading.Barrier(20)
-    results: list[tuple[int, bool]] = []
 
-    def post(body):
-        try:
-            barrier.wait()
-            r = Client().post(VERIFY_URL, body, content_type="application/json")
-            results.append((r.status_code, r.json().get("isNewAccount")))
-        finally:
-            connection.close()
+    def post(i: int) -> tuple[int, bool]:
+        r = Client().post(VERIFY_URL, bodies[i], content_type="application/json")
+        return r.status_code, r.json().get("isNewAccount")
 
-    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = in_parallel(20, post)
     assert [status for status, _ in results] == [200] * 20
     assert sum(1 for _, new in results if new) == 1
     assert User.objects.count() == 1
@@ -358,22 +333,10 @@ def test_parallel_sign_ins_at_the_cap_each_retire_one_key_and_the_cap_holds(wall
         body = signed_body(Client(), wallet)
         assert Client().post(VERIFY_URL, body, "application/json").status_code == 200
     bodies = [signed_body(Client(), wallet) for _ in range(8)]
-    barrier = threading.Barrier(8)
-    statuses: list[int] = []
-
-    def post(body):
-        try:
-            barrier.wait()
-            r = Client().post(VERIFY_URL, body, content_type="application/json")
-            statuses.append(r.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = in_parallel(
+        8,
+        lambda i: Client().post(VERIFY_URL, bodies[i], content_type="application/json").status_code,
+    )
     assert statuses == [200] * 8
     assert APIKey.objects.active().count() == 3
     assert APIKey.objects.filter(revoked_at__isnull=False).count() == 8
