@@ -5,11 +5,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from accounts.forms import GrantCreditsForm
+from accounts.forms import GrantCreditsForm, ThrottledAdminAuthenticationForm
 from accounts.models import Membership, Organization, User
 from billing import services as billing_services
 from billing.models import EntryKind
 from billing.money import format_usd
+
+# The admin's login counts and refuses failed attempts like the dashboard's.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class MembershipInline(admin.TabularInline):

@@ -47,6 +47,18 @@ def pytest_sessionstart(session):
         pytest.exit(f"REDIS_URL is set but Redis is not answering: {exc}", returncode=3)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_without_collectstatic():
+    """Pages render with plain static names in tests: production's hashed names need
+    the manifest that `collectstatic` writes (the browser tests' server has one)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Nonces, rate counters and cached keys never leak from one test into the next."""
