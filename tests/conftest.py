@@ -48,14 +48,19 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _static_files_without_collectstatic():
+def _test_settings():
     """Pages render with plain static names in tests: production's hashed names need
-    the manifest that `collectstatic` writes (the browser tests' server has one)."""
+    the manifest that `collectstatic` writes (the browser tests' server has one).
+    Passwords are hashed with a fast hasher (Django's advice for tests): the
+    sign-in throttle's tests try dozens of them."""
     from django.conf import settings
     from django.test import override_settings
 
     plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+    with override_settings(
+        STORAGES={**settings.STORAGES, "staticfiles": plain},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
         yield
 
 
