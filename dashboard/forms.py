@@ -44,6 +44,14 @@ PERMISSION_CHOICES = [
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+class PlainLabels:
+    """Labels without Django's trailing colon (the pages set labels above fields)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def add_service_errors(form: forms.Form, exc: ServiceError, fields: dict[str, str]) -> None:
     """Put a service's refusal on the form: field errors next to their fields
     (`fields` maps the service's names to the form's), anything else on top."""
@@ -59,7 +67,7 @@ def add_service_errors(form: forms.Form, exc: ServiceError, fields: dict[str, st
         form.add_error(None, exc.message)
 
 
-class SignInForm(LockoutMessageMixin, AuthenticationForm):
+class SignInForm(PlainLabels, LockoutMessageMixin, AuthenticationForm):
     """Username or email, and password (lock-outs explained, see accounts.login_throttle)."""
 
     username = forms.CharField(
@@ -80,7 +88,7 @@ class SignInForm(LockoutMessageMixin, AuthenticationForm):
         return value
 
 
-class SignUpForm(forms.Form):
+class SignUpForm(PlainLabels, forms.Form):
     email = forms.CharField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -109,7 +117,7 @@ class SignUpForm(forms.Form):
         return data
 
 
-class FormTokenMixin(forms.Form):
+class FormTokenMixin(PlainLabels, forms.Form):
     """A one-time token in the form, so that a double-submitted form acts once."""
 
     form_token = forms.CharField(widget=forms.HiddenInput)
@@ -192,7 +200,7 @@ class KeyCreateForm(FormTokenMixin):
         }
 
 
-class KeyRegenerateForm(forms.Form):
+class KeyRegenerateForm(PlainLabels, forms.Form):
     grace_period = forms.TypedChoiceField(
         label="Grace period for the old secret",
         choices=GRACE_CHOICES,

@@ -16,12 +16,17 @@ from django.core.cache import cache
 SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
 
+# Markers of tests that run only in the PostgreSQL + Redis pass.
+SERVICE_MARKERS = ("concurrency", "browser")
+
+
 def pytest_collection_modifyitems(config, items):
     if SERVICES:
         return
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("concurrency") else kept).append(item)
+        needs = any(item.get_closest_marker(name) for name in SERVICE_MARKERS)
+        (dropped if needs else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
