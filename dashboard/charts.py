@@ -38,6 +38,14 @@ class Chart:
     baseline: float
     left: int
 
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}"
+
+    @property
+    def peak_text(self) -> str:
+        return f"{self.peak:,}"
+
 
 def _nice_ceiling(value: int) -> int:
     """The smallest of 1, 2 or 5 times a power of ten at or above value (a readable axis top)."""

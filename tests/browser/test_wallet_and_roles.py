@@ -99,7 +99,8 @@ def test_a_member_cannot_revoke_an_admins_key(page, live_url):
     # A forged POST from the member's own session, with a valid CSRF token.
     status = page.evaluate(
         """async (url) => {
-            const token = document.cookie.split("; ").find(c => c.startsWith("csrftoken=")).split("=")[1];
+            const cookie = document.cookie.split("; ").find(c => c.startsWith("csrftoken="));
+            const token = cookie.split("=")[1];
             const body = new URLSearchParams({csrfmiddlewaretoken: token});
             const r = await fetch(url, {method: "POST", body, credentials: "same-origin"});
             return r.status;

@@ -148,4 +148,4 @@ def test_overview_with_30_days_of_usage_is_a_bounded_number_of_queries(
     owner_client.get("/")
     with django_assert_max_num_queries(9):
         response = owner_client.get("/")
-    assert "2325 requests in the last 30 days" in response.content.decode()
+    assert "2,325 requests in the last 30 days" in response.content.decode()
