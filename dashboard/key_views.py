@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +26,7 @@ from dashboard.workspace import forbidden, workspace_required
 
 logger = logging.getLogger("gatehouse.dashboard")
 FORM_TOKEN_SECONDS = 6 * 3600
+_PLACEHOLDER = uuid.UUID(int=0)
 
 
 def _key_or_404(request: HttpRequest, key_id: uuid.UUID) -> APIKey:
@@ -56,7 +58,22 @@ def key_list(request: HttpRequest) -> HttpResponse:
         status = "active"
     keys = list(selectors.keys_of_organization(organization_id=ws.organization.pk, status=status))
     now = timezone.now()
-    rows = [{"key": k, "status": k.status_at(now), "may_manage": ws.may_manage(k)} for k in keys]
+    # Reversed once and filled in per key: 25 rows of {% url %} were a third of
+    # the page's render time.
+    url = reverse("dashboard:key", args=[_PLACEHOLDER])
+    rows = []
+    for k in keys:
+        detail = url.replace(str(_PLACEHOLDER), str(k.pk))
+        rows.append(
+            {
+                "key": k,
+                "status": k.status_at(now),
+                "may_manage": ws.may_manage(k),
+                "url": detail,
+                "regenerate_url": detail + "regenerate",
+                "revoke_url": detail + "revoke",
+            }
+        )
     return render(
         request,
         "dashboard/keys.html",
