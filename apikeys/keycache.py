@@ -35,6 +35,10 @@ RECORD_VERSION = 1
 RATE_PERIOD = 60  # per-key limits are per minute
 USED_GUARD_SECONDS = 60  # lastUsedAt is written at most once a minute per key
 SEEN_GUARD_SECONDS = 86400  # a key+address pair is checked against the audit trail daily
+# A usage counter nobody has moved to the table yet (a made-up key's) is gone soon;
+# a valid key's is kept this long, from its last move (apikeys.usage).
+USAGE_NEW_SECONDS = 120
+USAGE_KEEP_SECONDS = 86400
 
 
 def record_key(digest: str) -> str:
@@ -47,6 +51,17 @@ def used_key(digest: str) -> str:
 
 def seen_key(digest: str, ip: str) -> str:
     return f"apikey:seen:{digest}:{ip}"
+
+
+def usage_key(digest: str) -> str:
+    """Requests made with this secret, ever increasing (apikeys.usage moves them into
+    the per-day table)."""
+    return f"apikey:usage:{digest}"
+
+
+def usage_mark_key(digest: str) -> str:
+    """How much of usage_key(digest) is already in the per-day table."""
+    return f"apikey:usage-mark:{digest}"
 
 
 def rate_bucket(digest: str) -> str:
@@ -216,6 +231,7 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
         pipe.mget([make_key(name) for name in names])
         if counter is not None:
             pipe.incr(make_key(counter))
+            pipe.incr(make_key(usage_key(digest)))  # usage per day, moved in batches
         results = pipe.execute()
         raw, has_used, has_seen, *rest = results[0]
         # django-redis's own decoding, so records written with cache.set/add read back.
@@ -227,6 +243,9 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
             # First request of the window: give the counter its expiry (once per key
             # and minute, so this second round trip is rare).
             client.expire(make_key(counter), ttl)
+        if counter is not None and int(results[2]) == 1:
+            # A secret's first counted request (or its first in a day): rarer still.
+            client.expire(make_key(usage_key(digest)), USAGE_NEW_SECONDS)
     else:
         found = backend.get_many(names)
         record = parse_record(found[rec]) if rec in found else None
@@ -235,6 +254,8 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
         n = None
         if counter is not None:
             n = 1 if backend.add(counter, 1, ttl) else backend.incr(counter)
+            if not backend.add(usage_key(digest), 1, USAGE_NEW_SECONDS):
+                backend.incr(usage_key(digest))
     return HotRead(record, n, window, failures, has_used, ip is not None and has_seen)
 
 

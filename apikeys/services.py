@@ -30,6 +30,7 @@ from apikeys import keycache, keyformat
 from apikeys.errors import KeyLimitReached
 from apikeys.keycache import KeyInfo
 from apikeys.models import APIKey, APIKeyEvent, Environment, EventAction
+from apikeys.usage import usage_flush
 from billing import ratelimit
 from config.errors import Conflict, ValidationFailed
 
@@ -452,9 +453,10 @@ def apikey_verify(
 
 
 def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRead) -> None:
-    """lastUsedAt at most once a minute per key; an audit event for a new address.
+    """lastUsedAt and the per-day usage count at most once a minute per key; an
+    audit event for a new address.
 
-    Both are guarded by a cache `add`, so the database sees one write per key per
+    All are guarded by a cache `add`, so the database sees one write per key per
     minute however many requests arrive, and none on a warm request.
     """
     try:
@@ -463,6 +465,12 @@ def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRea
         ):
             APIKey.objects.filter(pk=info.key_id).update(
                 last_used_at=timezone.now(), last_used_ip=ip
+            )
+            usage_flush(
+                digest=digest,
+                key_id=info.key_id,
+                organization_id=info.organization_id,
+                day=timezone.now().date(),
             )
         if (
             ip is not None

@@ -1,9 +1,9 @@
 """Requests per key per day: the batched writes and the reads behind the charts.
 
 The hot path never writes here per request. It adds one INCR of the secret's
-usage counter (`usage_counter_key`) to the cache round trip it makes anyway, and
+usage counter (`keycache.usage_key`) to the cache round trip it makes anyway, and
 at most once a minute per key (with the lastUsedAt write) `usage_flush` moves
-the count into the per-day table. The requests of a key's last active minute
+what is new into the per-day table. The requests of a key's last active minute
 wait in the cache until its next use; a flush just after midnight UTC counts
 the minute before it on the new day.
 """
@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
+from apikeys import keycache
 from apikeys.models import KeyUsageDay
 
 
@@ -58,23 +59,22 @@ def usage_by_day(
     ]
 
 
-def usage_counter_key(digest: str) -> str:
-    """The cache counter of one secret's requests not yet in the table."""
-    return f"apikey:usage:{digest}"
-
-
 def usage_flush(*, digest: str, key_id: uuid.UUID, organization_id: uuid.UUID, day: date) -> int:
     """Move the requests counted in the cache for this secret into `day`'s row.
 
-    The counter is decremented by what was read, not reset, so requests counted
-    meanwhile by other processes stay for the next flush. Returns how many moved."""
-    name = usage_counter_key(digest)
-    taken = int(cache.get(name) or 0)
-    if taken <= 0:
-        return 0
-    try:
-        cache.decr(name, taken)
-    except ValueError:
-        return 0  # the counter vanished (evicted) since it was read: nothing to move
-    usage_add(key_id=key_id, organization_id=organization_id, day=day, requests=taken)
-    return taken
+    The counter only grows (so the hot path can tell a new one by its 1, and give
+    it a short life: a made-up key's vanishes); a mark beside it says how much is
+    already in the table. Callers hold the once-a-minute guard, so one process
+    moves a key's count at a time. Returns how many requests moved."""
+    names = [keycache.usage_key(digest), keycache.usage_mark_key(digest)]
+    found = cache.get_many(names)
+    total = int(found.get(names[0]) or 0)
+    mark = int(found.get(names[1]) or 0)
+    # A counter below its mark expired and started again: all of it is new.
+    moved = total - mark if total >= mark else total
+    if moved > 0:
+        usage_add(key_id=key_id, organization_id=organization_id, day=day, requests=moved)
+    if total:
+        cache.set(names[1], total, keycache.USAGE_KEEP_SECONDS)
+        cache.touch(names[0], keycache.USAGE_KEEP_SECONDS)
+    return moved

@@ -151,20 +151,24 @@ def test_overview_with_30_days_of_usage_is_a_bounded_number_of_queries(
     assert "2,325 requests in the last 30 days" in response.content.decode()
 
 
-def test_usage_flush_moves_the_cache_count_into_the_day(org, make_key):
+def test_usage_flush_moves_what_is_new_into_the_day(org, make_key):
     from django.core.cache import cache
 
-    from apikeys.usage import usage_counter_key, usage_flush
+    from apikeys.keycache import usage_key
+    from apikeys.usage import usage_flush
 
     key, _ = make_key()
     today = timezone.now().date()
-    name = usage_counter_key(key.digest)
-    assert usage_flush(digest=key.digest, key_id=key.pk, organization_id=org.pk, day=today) == 0
-    cache.set(name, 0, None)
-    for _ in range(5):
-        cache.incr(name)
-    assert usage_flush(digest=key.digest, key_id=key.pk, organization_id=org.pk, day=today) == 5
+    name = usage_key(key.digest)
+    flush = {"digest": key.digest, "key_id": key.pk, "organization_id": org.pk}
+    assert usage_flush(**flush, day=today) == 0
+    cache.set(name, 5, 60)
+    assert usage_flush(**flush, day=today) == 5
+    assert usage_flush(**flush, day=today) == 0
     cache.incr(name)
-    assert usage_flush(digest=key.digest, key_id=key.pk, organization_id=org.pk, day=today) == 1
-    assert KeyUsageDay.objects.get(key=key, day=today).requests == 6
-    assert cache.get(name) == 0
+    assert usage_flush(**flush, day=today + timedelta(days=1)) == 1
+    assert cache.get(name) == 6
+    cache.set(name, 2, 60)  # the counter expired and started again
+    assert usage_flush(**flush, day=today) == 2
+    rows = dict(KeyUsageDay.objects.values_list("day", "requests"))
+    assert rows == {today: 7, today + timedelta(days=1): 1}
