@@ -31,6 +31,7 @@ class Command(BaseCommand):
         membership_add(user=user, organization=org, role=Role.OWNER)
         self.stdout.write(
             "\nGatehouse is starting.\n"
+            f"  Dashboard: {settings.APP_URL}/\n"
             f"  Admin:     {settings.APP_URL}/admin/\n"
             f"  API docs:  {settings.APP_URL}/api/docs/\n"
             f"  Log in as  {username} / {password}  (organization 'demo')\n"
