@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.forms import LockoutMessageMixin
 from accounts.models import Role, User
 from accounts.principal import SCOPED_PERMISSIONS
+from accounts.roles import MANAGER_ONLY_PERMISSIONS
 from apikeys.models import Environment
 from config.errors import ServiceError
 
@@ -163,6 +164,16 @@ class KeyCreateForm(FormTokenMixin):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One address or CIDR network per line (e.g. 203.0.113.0/24). Empty: any.",
     )
+
+    def __init__(self, *args, may_grant_all: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_grant_all:
+            field = self.fields["permissions"]
+            field.choices = [c for c in field.choices if c[0] not in MANAGER_ONLY_PERMISSIONS]
+            field.help_text = (
+                "Choose what the key may do. As a member, you cannot give a key the keys "
+                "or billing permission, nor every permission."
+            )
 
     SERVICE_FIELDS = {
         "name": "name",

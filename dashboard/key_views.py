@@ -112,9 +112,18 @@ def key_create(request: HttpRequest) -> HttpResponse:
     if not ws.may_create_key:
         return forbidden(request, "Your role cannot create keys.")
     if request.method == "GET":
-        form = KeyCreateForm(initial={"form_token": FormTokenMixin.new_token()})
+        form = KeyCreateForm(
+            initial={"form_token": FormTokenMixin.new_token()},
+            may_grant_all=ws.may_grant(["keys", "billing"]),
+        )
         return render(request, "dashboard/key_create.html", {"form": form})
-    form = KeyCreateForm(request.POST)
+    form = KeyCreateForm(request.POST, may_grant_all=ws.may_grant(["keys", "billing"]))
+    if form.is_valid() and not ws.may_grant(form.cleaned_data["permissions"]):
+        form.add_error(
+            "permissions",
+            "As a member, choose the key's permissions; keys and billing are for admins.",
+        )
+        return _create_again(request, form, status=403)
     if form.is_valid():
         token = form.cleaned_data["form_token"]
         first, made = _claim_token(ws.organization.pk, token)
@@ -181,6 +190,12 @@ def key_regenerate(request: HttpRequest, key_id: uuid.UUID) -> HttpResponse:
     key = _key_or_404(request, key_id)
     if not ws.may_manage(key):
         return forbidden(request, "Members can regenerate only the keys they created.")
+    if not ws.may_grant(key.permissions):
+        return forbidden(
+            request,
+            "This key holds permissions your role cannot grant (keys, billing or all of "
+            "them); an owner or admin can regenerate it.",
+        )
     form = KeyRegenerateForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":

@@ -44,6 +44,9 @@ class Workspace:
     def may_create_key(self) -> bool:
         return roles.may_create_key(self.role)
 
+    def may_grant(self, permissions: Any) -> bool:
+        return roles.may_grant(role=self.role, permissions=list(permissions))
+
     def may_manage(self, key: Any) -> bool:
         return roles.may_manage_key(
             role=self.role, user_id=self.user.pk, key_created_by_id=key.created_by_id

@@ -6,7 +6,13 @@ import uuid
 
 import pytest
 
-from accounts.roles import may_change_roles, may_create_key, may_manage_key, may_see_billing
+from accounts.roles import (
+    may_change_roles,
+    may_create_key,
+    may_grant,
+    may_manage_key,
+    may_see_billing,
+)
 
 ME, SOMEONE = uuid.uuid4(), uuid.uuid4()
 
@@ -49,3 +55,19 @@ def test_the_other_rules(role, billing, roles, create):
     assert may_see_billing(role) is billing
     assert may_change_roles(role) is roles
     assert may_create_key(role) is create
+
+
+@pytest.mark.parametrize(
+    ("role", "permissions", "expected"),
+    [
+        ("owner", [], True),
+        ("admin", ["keys", "billing"], True),
+        ("member", ["chat", "images:read"], True),
+        ("member", [], False),  # every permission
+        ("member", ["chat", "keys"], False),
+        ("member", ["billing"], False),
+        (None, ["chat"], False),
+    ],
+)
+def test_may_grant(role, permissions, expected):
+    assert may_grant(role=role, permissions=permissions) is expected
