@@ -10,5 +10,6 @@ urlpatterns = [
         views.APIKeyRegenerateView.as_view(),
         name="api-key-regenerate",
     ),
+    path("keys/verify", views.VerifyKeyView.as_view(), name="keys-verify"),
     path("dashboard", views.DashboardView.as_view(), name="dashboard"),
 ]

@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
+from accounts.permissions import HasPermission
 from accounts.principal import AuthMethod, Principal
-from apikeys import services
+from apikeys import selectors, services
 from apikeys.errors import KeyNotFound
 from apikeys.models import APIKey
 from apikeys.permissions import CanManageKeys
@@ -29,7 +30,10 @@ from apikeys.serializers import (
     APIKeySerializer,
     APIKeyWithSecretSerializer,
     DashboardSerializer,
+    VerifyIn,
+    VerifyOut,
 )
+from apikeys.verification import key_verify_remote
 from billing.money import format_usd
 from billing.services import balance_micros
 from config.errors import Forbidden
@@ -241,6 +245,32 @@ class DashboardView(APIView):
                 "keyId": principal.key_id,
                 "environment": principal.environment,
                 "credits": {"balance": format_usd(balance_micros(organization=org.id))},
-                "keyCount": services.active_key_count(org.id),
+                "keyCount": selectors.active_key_count(org.id),
             }
         )
+
+
+class VerifyKeyView(APIView):
+    """POST /api/v1/keys/verify: may this key make this call (and pay `cost`)?
+
+    For gateways and services not written in Django. The caller's own key needs
+    the `verify` permission; the answer is 200 with `valid` and a `code` for every
+    outcome of the check, and 4xx only for a malformed request.
+    """
+
+    permission_classes = [HasPermission("verify")]
+
+    @extend_schema(tags=["API keys"], request=VerifyIn, responses={200: VerifyOut})
+    def post(self, request: Request) -> Response:
+        body = VerifyIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = key_verify_remote(
+            raw_key=data["key"],
+            permissions=data.get("permissions", ()),
+            cost_micros=data.get("cost", 0),
+            ip=data.get("ip"),
+            request_id=data.get("requestId"),
+            caller_key_id=request.auth.key_id,
+        )
+        return Response(VerifyOut.render(result))

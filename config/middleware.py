@@ -103,8 +103,8 @@ class ServerTokenMiddleware:
             return self.get_response(request)
         # Imported here: the auth helpers import models, which the settings-time
         # import of this module must not.
-        from accounts.authentication import auth_failed, log_unauthorized
-        from billing import ratelimit
+        from config import ratelimit
+        from config.authlog import auth_failed, log_unauthorized
         from config.errors import error_response
         from config.net import client_ip
 

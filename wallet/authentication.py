@@ -27,13 +27,12 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.authentication import log_unauthorized
 from accounts.wallet_address import checksum_address
-from apikeys.authentication import AuthenticationThrottled
-from billing import ratelimit
+from config import cache as shared_cache
+from config import ratelimit
+from config.authlog import AuthenticationThrottled, log_unauthorized
 from config.errors import ServiceError, Unauthorized, ValidationFailed
 from config.net import client_ip
-from wallet import shared_cache
 from wallet.principals import WalletAccountUnusable, principal_cache_key, wallet_principal
 from wallet.replay import replay_marker
 from wallet.signatures import parse_signature, recover_signer

@@ -17,7 +17,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.principal import AuthMethod, Principal
 from accounts.services import wallet_account_get_or_create
-from wallet import shared_cache
+from config import cache as shared_cache
 
 _VERSION = 1  # bump when the cached tuple's shape changes
 

@@ -16,15 +16,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import ACTIVE_ORG_SESSION_KEY, auth_failed
+from accounts.authentication import ACTIVE_ORG_SESSION_KEY
 from accounts.models import Organization, User
 from apikeys.serializers import APIKeySerializer
 from billing.throttling import AnonymousRateThrottle, HeadlessKeyCreateThrottle
+from config.authlog import auth_failed
 from config.net import client_ip
 from config.openapi import error_response
 from wallet.nonces import nonce_issue
 from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
-from wallet.services import headless_key_create, siwe_account_verify, siwe_sign_in
+from wallet.signin import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
 
 

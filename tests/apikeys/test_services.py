@@ -7,14 +7,10 @@ from django.utils import timezone
 
 from accounts.principal import AuthMethod
 from apikeys import keyformat
+from apikeys.check import KeyCode, apikey_verify
 from apikeys.errors import KeyLimitReached
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.services import (
-    KeyCode,
-    apikey_regenerate,
-    apikey_revoke,
-    apikey_verify,
-)
+from apikeys.services import apikey_regenerate, apikey_revoke
 from config.errors import Conflict, ValidationFailed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -29,13 +29,9 @@ from accounts.models import Organization, User
 from accounts.selectors import WalletAccountFound, wallet_account_find
 from accounts.services import NOT_LOOKED_UP, NotLookedUp, wallet_account_get_or_create
 from apikeys.models import APIKey
-from apikeys.services import (
-    apikey_create,
-    apikey_revoke,
-    clean_expires_at,
-    clean_name,
-    key_room_check,
-)
+from apikeys.selectors import key_room_check
+from apikeys.services import apikey_create, apikey_revoke
+from apikeys.validation import clean_expires_at, clean_name
 from wallet.siwe_verify import SiweFailed, VerifiedSiwe, siwe_verify
 
 SIWE_KEY_NAME = "SIWE sign-in"

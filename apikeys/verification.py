@@ -3,7 +3,7 @@
 `key_verify_remote` answers "may this key make this call, and pay for it?" in
 the order of SPEC §4, each step only when the ones before it passed:
 
-    NOT_FOUND, EXPIRED, REVOKED, FORBIDDEN      (apikeys.services.apikey_verify)
+    NOT_FOUND, EXPIRED, REVOKED, FORBIDDEN      (apikeys.check.apikey_verify)
     INSUFFICIENT_PERMISSIONS                    (the permissions asked for)
     RATE_LIMITED                                (the key's own counter, counted here)
     INSUFFICIENT_CREDITS                        (the debit of `cost`)
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from accounts.principal import permits
-from apikeys.services import KeyCode, KeyInfo, apikey_verify
-from billing import ratelimit, services
+from apikeys.check import KeyCode, KeyInfo, apikey_verify
+from billing import services
 from billing.models import EntryKind
+from config import ratelimit
 from config.errors import Conflict
 
 
