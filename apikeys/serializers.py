@@ -11,8 +11,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.principal import KNOWN_PERMISSIONS
-from apikeys.models import APIKey, Environment
+from accounts.principal import KNOWN_PERMISSIONS, Environment
+from apikeys.models import APIKey
 from apikeys.verification import Verification, VerifyCode
 from billing.money import format_usd
 from billing.serializers import StrictCharField as _BillingStrictCharField
@@ -41,7 +41,7 @@ class APIKeyCreateSerializer(StrictSerializer):
         allow_null=True,
         help_text="Default 90 days from now, at most 365 days.",
     )
-    environment = serializers.ChoiceField(choices=Environment.values, default="live")
+    environment = serializers.ChoiceField(choices=Environment.values, default=Environment.LIVE)
     allowedIps = serializers.ListField(
         child=StrictCharField(max_length=64),
         required=False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.principal import Environment
 from apikeys import keycache, keyformat
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.selectors import _refuse_at_cap, active_key_count
+from apikeys.selectors import _refuse_at_cap, active_key_count, oldest_active_key
 from apikeys.validation import (
     clean_allowed_ips,
     clean_environment,
@@ -79,21 +80,22 @@ def apikey_create(
     created_by: Any = None,
     name: str,
     permissions: Iterable[str] = (),
-    environment: str = "live",
+    environment: str = Environment.LIVE,
     rate_limit: int | None = None,
     allowed_ips: Iterable[str] = (),
     expires_at: datetime | None = None,
     actor_ip: str | None = None,
     actor_key_id: uuid.UUID | None = None,
-    make_room: Callable[[Organization], object] | None = None,
+    replacing_oldest: str | None = None,
 ) -> tuple[APIKey, str]:
     """Create a key; returns the row and the full key, which the caller shows once.
 
     `organization` and `created_by` may be instances or primary keys.
-    `make_room`: called with the locked organization when it is at its cap of
-    active keys, in the same transaction and under the same lock, to revoke one
-    (a SIWE sign-in retires its oldest sign-in key); the keys are then counted
-    again, and if there is still no room the answer is KeyLimitReached.
+    `replacing_oldest`: at the cap of active keys, the oldest active key with the
+    same name is revoked, with this as the audit reason, in the same transaction
+    and under the same lock (a SIWE sign-in retires its oldest sign-in key); keys
+    made any other way are never touched. Without one to retire, or without
+    `replacing_oldest`, the answer at the cap is KeyLimitReached.
     """
     now = timezone.now()
     name = clean_name(name)
@@ -113,8 +115,15 @@ def apikey_create(
         # snapshot is taken when it starts, so a count in the locking query
         # itself could miss a key committed by the transaction it waited for.
         active = active_key_count(org)
-        if make_room is not None and active >= settings.API_KEY_MAX_ACTIVE:
-            make_room(org)
+        if replacing_oldest is not None and active >= settings.API_KEY_MAX_ACTIVE:
+            oldest = oldest_active_key(organization=org, name=name)
+            if oldest is not None:
+                apikey_revoke(
+                    key=oldest,
+                    actor_id=getattr(created_by, "pk", created_by),
+                    actor_ip=actor_ip,
+                    reason=replacing_oldest,
+                )
             active = active_key_count(org)
         _refuse_at_cap(active)
         key = APIKey.objects.create(

@@ -3,7 +3,6 @@ from django.urls import path
 from apikeys import views
 
 urlpatterns = [
-    path("api-keys", views.APIKeyListCreateView.as_view(), name="api-keys"),
     path("api-keys/<str:key_id>", views.APIKeyDetailView.as_view(), name="api-key"),
     path(
         "api-keys/<str:key_id>/regenerate",

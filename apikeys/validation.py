@@ -11,8 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.principal import KNOWN_PERMISSIONS
-from apikeys.models import Environment
+from accounts.principal import KNOWN_PERMISSIONS, Environment
 from config.errors import ValidationFailed
 
 MAX_RATE_LIMIT = 1_000_000  # requests per minute; above this is a typo, not a plan

@@ -39,7 +39,7 @@ from rest_framework import exceptions as drf
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
 
-from accounts.principal import Principal
+from accounts.principal import Principal, is_charged
 from billing import services
 from billing.models import EntryKind
 from billing.money import format_usd, parse_usd
@@ -90,7 +90,7 @@ def charge_request(request: Request, amount_micros: int) -> Charge | None:
         # Permission classes run first; a metered view without authentication
         # is a programming error, and failing closed is the safe answer.
         raise Unauthorized()
-    if amount_micros == 0 or principal.is_test:
+    if amount_micros == 0 or not is_charged(principal.environment):
         return None
     request_id = getattr(request, "request_id", "")
     reference = f"req:{uuid.uuid4().hex}"
