@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.principal import KNOWN_PERMISSIONS, Environment
-from config.errors import ValidationFailed
+from config.errors import ValidationFailed, invalid_field
 
 MAX_RATE_LIMIT = 1_000_000  # requests per minute; above this is a typo, not a plan
 MAX_ALLOWED_IPS = 100
@@ -22,8 +22,8 @@ MAX_GRACE_SECONDS = 86400
 EXPIRY_LEEWAY = timedelta(minutes=5)
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", details={"fields": {field: [message]}})
+def _fail(field: str, reason: str) -> ValidationFailed:
+    return invalid_field(field, reason, sep=": ")
 
 
 def clean_name(name: Any) -> str:

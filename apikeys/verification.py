@@ -24,7 +24,7 @@ from apikeys.check import KeyCode, KeyInfo, apikey_verify
 from billing import services
 from billing.models import EntryKind
 from config import ratelimit
-from config.errors import Conflict
+from config.errors import Conflict, InsufficientCredits
 
 
 class VerifyCode(StrEnum):
@@ -105,7 +105,7 @@ def key_verify_remote(
                 "requestId": request_id,
             },
         )
-    except services.InsufficientCredits:
+    except InsufficientCredits:
         balance = services.balance_micros(organization=info.organization_id)
         return Verification(
             VerifyCode.INSUFFICIENT_CREDITS, key=info, rate=rate, credits_remaining_micros=balance

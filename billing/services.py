@@ -18,15 +18,10 @@ from django.db.models import F, Sum
 
 from billing.models import CreditAccount, EntryKind, LedgerEntry
 from billing.money import MICROS_PER_USD, format_usd
-from config.errors import PaymentRequired, ValidationFailed
+from config.errors import InsufficientCredits, ValidationFailed
 
 # Guards against a caller passing USD where micro-USD is expected and similar slips.
 MAX_MOVEMENT_MICROS = 10**15
-
-
-class InsufficientCredits(PaymentRequired):
-    code = "INSUFFICIENT_CREDITS"
-    default_message = "Insufficient credits."
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from siwe.parsed import RegExpParsedMessage
 
 from accounts.wallet_address import checksum_address
-from config.errors import Unauthorized, ValidationFailed
+from config.errors import Unauthorized, ValidationFailed, invalid_field
 from wallet.signatures import parse_signature
 from wallet.siwe_message import SiweMessage
 
@@ -44,8 +44,6 @@ class SiweFailed(Unauthorized):
     def __init__(self, reason: str):
         super().__init__()
         self.reason = reason
-        # A 401 names a scheme; what a sign-in yields is a bearer key.
-        self.headers = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +57,14 @@ class VerifiedSiwe:
 def check_message_text(value: object, *, field: str = "message") -> str:
     """The shape a SIWE message must have before we try to parse it (else 400)."""
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string.")
+        raise invalid_field(field, "must be a string.")
     if not value:
-        raise _invalid(field, "must not be empty.")
+        raise invalid_field(field, "must not be empty.")
     if len(value) > MAX_MESSAGE_CHARS:
-        raise _invalid(field, f"must be at most {MAX_MESSAGE_CHARS} characters.")
+        raise invalid_field(field, f"must be at most {MAX_MESSAGE_CHARS} characters.")
     if not value.isascii():
         # EIP-4361's grammar is ASCII throughout (domains in punycode, URIs encoded).
-        raise _invalid(field, "must be ASCII text.")
+        raise invalid_field(field, "must be ASCII text.")
     return value
 
 
@@ -202,7 +200,3 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
-
-
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field} {reason}", details={"fields": {field: [reason]}})
