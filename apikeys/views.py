@@ -134,7 +134,7 @@ class APIKeyListCreateView(GenericAPIView):
             actor_key_id=actor.get("actor_key_id"),
         )
         return Response(
-            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -159,7 +159,7 @@ class APIKeyDetailView(APIView):
         responses={200: APIKeyEnvelopeSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, key_id: str) -> Response:
-        return Response({"apiKey": APIKeySerializer(_get_key(request, key_id)).data})
+        return Response(APIKeyEnvelopeSerializer({"apiKey": _get_key(request, key_id)}).data)
 
     @extend_schema(
         tags=[TAG],
@@ -170,7 +170,7 @@ class APIKeyDetailView(APIView):
     )
     def delete(self, request: Request, key_id: str) -> Response:
         key = services.apikey_revoke(key=_get_key(request, key_id), **_actor(request))
-        return Response({"apiKey": APIKeySerializer(key).data})
+        return Response(APIKeyEnvelopeSerializer({"apiKey": key}).data)
 
 
 class APIKeyRegenerateView(APIView):
@@ -196,7 +196,7 @@ class APIKeyRegenerateView(APIView):
             grace_period_seconds=data.validated_data["gracePeriodSeconds"],
             **_actor(request),
         )
-        return Response({"apiKey": APIKeySerializer(key).data, "key": full_key})
+        return Response(APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data)
 
 
 class DashboardView(APIView):
@@ -212,25 +212,31 @@ class DashboardView(APIView):
         org = Organization.objects.get(pk=principal.organization_id)
         user = User.objects.filter(pk=principal.user_id).first() if principal.user_id else None
         return Response(
-            {
-                "user": (
-                    {"id": user.pk, "username": user.username, "walletAddress": user.wallet_address}
-                    if user
-                    else None
-                ),
-                "organization": {
-                    "id": org.id,
-                    "name": org.name,
-                    "slug": org.slug,
-                    "plan": org.plan,
-                    "rateLimit": org.rate_limit_per_minute,
-                },
-                "authMethod": str(principal.method),
-                "keyId": principal.key_id,
-                "environment": principal.environment,
-                "credits": {"balance": format_usd(balance_micros(organization=org.id))},
-                "keyCount": selectors.active_key_count(org.id),
-            }
+            DashboardSerializer(
+                {
+                    "user": (
+                        {
+                            "id": user.pk,
+                            "username": user.username,
+                            "walletAddress": user.wallet_address,
+                        }
+                        if user
+                        else None
+                    ),
+                    "organization": {
+                        "id": org.id,
+                        "name": org.name,
+                        "slug": org.slug,
+                        "plan": org.plan,
+                        "rateLimit": org.rate_limit_per_minute,
+                    },
+                    "authMethod": principal.method,
+                    "keyId": principal.key_id,
+                    "environment": principal.environment,
+                    "credits": {"balance": format_usd(balance_micros(organization=org.id))},
+                    "keyCount": selectors.active_key_count(org.id),
+                }
+            ).data
         )
 
 

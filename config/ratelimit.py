@@ -9,17 +9,13 @@ reset at the same second. Counter keys are `rl:` plus a hash, as its own are.
 into its single cache round trip (`counter_key()` / `state_from_count()`), the DRF
 throttle and the anonymous limits call `hit()` directly.
 
-When the cache is unreachable, RATE_LIMIT_FAIL_OPEN decides, here and only
-here: true (the default) lets the request through and logs at ERROR (a rate
-limit is not worth an outage, and nothing here guards money or secrets); false
-raises ServiceUnavailable, which the API answers with 503 SERVICE_UNAVAILABLE.
-Never a 500 either way.
+When the cache is unreachable, config.cache's first policy decides
+(RATE_LIMIT_FAIL_OPEN): through and logged, or 503. Never a 500 either way.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import time
 import zlib
@@ -30,10 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from config.cache import redis_client
-from config.errors import ServiceUnavailable
-
-logger = logging.getLogger("gatehouse.ratelimit")
+from config import cache as shared_cache
 
 # Counter keys live a little past their window, as django-ratelimit's do.
 EXPIRATION_FUDGE = 5
@@ -94,11 +87,8 @@ def state_from_count(count: int, limit: int, window: int) -> RateState:
 
 
 def _fail_open(limit: int, window: int) -> RateState:
-    """The counter could not be read or written: follow RATE_LIMIT_FAIL_OPEN."""
-    if not settings.RATE_LIMIT_FAIL_OPEN:
-        logger.error("Rate-limit counter unavailable; refusing the request", exc_info=True)
-        raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.")
-    logger.error("Rate-limit counter unavailable; letting the request through", exc_info=True)
+    """The counter could not be read or written (config.cache policy 1)."""
+    shared_cache.counter_unavailable()
     return RateState(limit=limit, remaining=limit, reset=window, allowed=True)
 
 
@@ -107,16 +97,7 @@ def hit(bucket: str, limit: int, period: int = 60) -> RateState:
     window = window_end(bucket, period)
     key = counter_key(bucket, period, window)
     try:
-        client = redis_client()
-        if client is not None:
-            raw = cache.make_key(key)
-            count = int(client.incr(raw))
-            if count == 1:  # the window's first hit sets its expiry
-                client.expire(raw, period + EXPIRATION_FUDGE)
-        elif cache.add(key, 1, period + EXPIRATION_FUDGE):
-            count = 1
-        else:
-            count = cache.incr(key)
+        count = shared_cache.incr_counter(key, period + EXPIRATION_FUDGE)
     except Exception:
         return _fail_open(limit, window)
     return state_from_count(count, limit, window)

@@ -20,7 +20,6 @@ from accounts.authentication import ACTIVE_ORG_SESSION_KEY
 from accounts.models import Organization, User
 from apikeys.serializers import (
     APIKeyCreateSerializer,
-    APIKeySerializer,
     APIKeyWithSecretSerializer,
 )
 from apikeys.views import KEY_LIMIT_REACHED, TAG, APIKeyListCreateView
@@ -285,7 +284,7 @@ class APIKeyCollectionView(APIKeyListCreateView):
             auth_failed(request, exc.reason)
             raise
         response = Response(
-            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
             status=status.HTTP_201_CREATED,
         )
         response["Cache-Control"] = "no-store"
