@@ -16,22 +16,21 @@ When the cache is unreachable, config.cache's first policy decides
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 from config import cache as shared_cache
+from config.env import parse_rate
+
+__all__ = ["parse_rate"]  # the one parser of rate strings lives with the settings readers
 
 # Counter keys live a little past their window, as django-ratelimit's do.
 EXPIRATION_FUDGE = 5
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +51,6 @@ class RateState:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset),
         }
-
-
-@lru_cache(maxsize=64)
-def parse_rate(rate: str) -> tuple[int, int]:
-    """ "20/m" -> (20, 60); "100/5m" -> (100, 300). Raises ValueError on anything else."""
-    match = _RATE_RE.match(rate.strip()) if isinstance(rate, str) else None
-    if not match:
-        raise ValueError(f"rate must look like 20/m or 100/5m, got {rate!r}")
-    count, multiplier, unit = match.groups()
-    period = _PERIODS[unit] * (int(multiplier) if multiplier else 1)
-    if int(count) < 1 or period < 1:
-        raise ValueError(f"rate must allow at least one request per period, got {rate!r}")
-    return int(count), period
 
 
 def window_end(bucket: str, period: int, now: float | None = None) -> int:
