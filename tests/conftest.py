@@ -3,7 +3,13 @@
 With DATABASE_URL and REDIS_URL set the suite runs on PostgreSQL and Redis,
 including the `concurrency` tests; an unreachable service stops the run with an
 error (it never turns into skips). Without them the `concurrency` tests are
-deselected: SQLite and the local-memory cache cannot show real concurrency.
+deselected (and the run says so): SQLite and the local-memory cache cannot show
+real concurrency.
+
+Which database and Redis the suite touches: pytest-django creates (and drops)
+`test_<name>` for the DATABASE_URL's database `<name>` (an in-memory SQLite
+without it); in REDIS_URL's database it writes and deletes only keys under a
+prefix made for the run (tests/own_cache.py), never FLUSHDB.
 """
 
 from __future__ import annotations
@@ -11,9 +17,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
+from tests.own_cache import TEST_CACHE_PREFIX, clear_own_keys
+
 SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
+
+# Before anything uses the cache (pytest-django has loaded the settings already,
+# so the environment variable would come too late): every key this run writes
+# starts with its own prefix. Subprocesses the tests start inherit it.
+settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
+os.environ["CACHE_KEY_PREFIX"] = TEST_CACHE_PREFIX
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,6 +40,16 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+        config._gatehouse_deselected = len(dropped)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    dropped = getattr(config, "_gatehouse_deselected", 0)
+    if dropped:
+        terminalreporter.write_line(
+            f"{dropped} tests marked `concurrency` were deselected: they need PostgreSQL and "
+            "Redis. Run them with DATABASE_URL and REDIS_URL set (README, 'Two commands')."
+        )
 
 
 def pytest_sessionstart(session):
@@ -49,10 +74,13 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Nonces, rate counters and cached keys never leak from one test into the next."""
-    cache.clear()
+    """Nonces, rate counters and cached keys never leak from one test into the next.
+
+    Only this run's keys: see tests/own_cache.py."""
+    assert cache.key_prefix == TEST_CACHE_PREFIX, "the cache was used before its prefix was set"
+    clear_own_keys()
     yield
-    cache.clear()
+    clear_own_keys()
 
 
 @pytest.fixture

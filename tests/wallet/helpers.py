@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import siwe
 from django.conf import settings
 from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from wallet.authentication import signed_message
+from wallet.messages import personal_sign, siwe_message_text
 
 
 def new_wallet():
@@ -18,11 +17,7 @@ def new_wallet():
 
 
 def sign(account, text: str) -> str:
-    return "0x" + account.sign_message(encode_defunct(text=text)).signature.hex()
-
-
-def iso(moment: dt.datetime) -> str:
-    return siwe.ISO8601Datetime.from_datetime(moment)
+    return personal_sign(account, text)
 
 
 def siwe_text(
@@ -42,25 +37,24 @@ def siwe_text(
 ) -> str:
     """A SIWE message for our domain, valid now, unless told otherwise.
 
+    Built by wallet.messages, the builder the command-line wallet uses.
     expiration=True means "five minutes from now"; None or False: no expirationTime.
     """
     now = now or dt.datetime.now(dt.UTC)
     if expiration is True:
         expiration = now + dt.timedelta(minutes=5)
-    message = siwe.SiweMessage(
+    return siwe_message_text(
         scheme=scheme,
         domain=domain or settings.APP_DOMAIN,
         address=address or account.address,
         uri=uri or settings.APP_ORIGIN,
-        version="1",
         chain_id=chain_id,
-        issued_at=iso(issued_at or now),
+        issued_at=issued_at or now,
         nonce=nonce,
         statement=statement,
-        expiration_time=iso(expiration) if expiration else None,
-        not_before=iso(not_before) if not_before else None,
+        expiration_time=expiration or None,
+        not_before=not_before,
     )
-    return message.prepare_message()
 
 
 def wallet_headers(
