@@ -11,6 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -74,3 +75,15 @@ def env_parsed(name: str, default: str, parse: Callable[[str], object]) -> objec
         return parse(raw)
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
+
+def load_env_file(default: str) -> None:
+    """Read the development `.env` (written by the first `make run`) into the environment.
+
+    manage.py calls this, so operator commands see the same DEBUG and SECRET_KEY
+    as the server `make run` started. Variables already in the environment win.
+    GATEHOUSE_ENV_FILE names another file; empty reads none (the test suite sets it so).
+    """
+    path = os.environ.get("GATEHOUSE_ENV_FILE", default)
+    if path:
+        load_dotenv(path, override=False)

@@ -29,6 +29,8 @@ SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_U
 # starts with its own prefix. Subprocesses the tests start inherit it.
 settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
 os.environ["CACHE_KEY_PREFIX"] = TEST_CACHE_PREFIX
+# manage.py run by a test must not read the developer's .env (config.env.load_env_file).
+os.environ["GATEHOUSE_ENV_FILE"] = ""
 
 
 def pytest_collection_modifyitems(config, items):
