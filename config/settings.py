@@ -341,6 +341,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own console handler (DEBUG only) would print every django.* record a
+    # second time, beside ours: its records go to the root handler alone.
+    # (django.server, runserver's access log, keeps its own handler and format.)
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
