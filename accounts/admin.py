@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from accounts.admin_deletion import KeptForAuditTrailMixin
 from accounts.forms import GrantCreditsForm
 from accounts.models import Membership, Organization, User
 from billing import services as billing_services
@@ -19,7 +20,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(KeptForAuditTrailMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "plan", "custom_rate_limit", "balance", "created_at"]
     list_filter = ["plan"]
     search_fields = ["name", "slug"]
@@ -81,5 +82,10 @@ class UserAdmin(BaseUserAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
-    search_fields = ["user__username", "user__wallet_address", "organization__slug"]
+    search_fields = [
+        "user__username",
+        "user__wallet_address",
+        "organization__name",
+        "organization__slug",
+    ]
     autocomplete_fields = ["user", "organization"]
