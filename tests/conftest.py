@@ -33,24 +33,31 @@ os.environ["CACHE_KEY_PREFIX"] = TEST_CACHE_PREFIX
 os.environ["GATEHOUSE_ENV_FILE"] = ""
 
 
+# Which tests a pass leaves out, and the reason `make test` prints for them.
+DESELECTED_BECAUSE = {
+    "concurrency": "they need PostgreSQL and Redis; run them with DATABASE_URL and "
+    "REDIS_URL set (README, 'Two commands')",
+    "docs_run": "the docs run against their own `make run` server (SQLite), so once, "
+    "in the pass without DATABASE_URL and REDIS_URL",
+}
+
+
 def pytest_collection_modifyitems(config, items):
-    if SERVICES:
-        return
+    marker = "docs_run" if SERVICES else "concurrency"
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("concurrency") else kept).append(item)
+        (dropped if item.get_closest_marker(marker) else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-        config._gatehouse_deselected = len(dropped)
+        config._gatehouse_deselected = (marker, len(dropped))
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    dropped = getattr(config, "_gatehouse_deselected", 0)
+    marker, dropped = getattr(config, "_gatehouse_deselected", ("", 0))
     if dropped:
         terminalreporter.write_line(
-            f"{dropped} tests marked `concurrency` were deselected: they need PostgreSQL and "
-            "Redis. Run them with DATABASE_URL and REDIS_URL set (README, 'Two commands')."
+            f"{dropped} tests marked `{marker}` were deselected: {DESELECTED_BECAUSE[marker]}."
         )
 
 
