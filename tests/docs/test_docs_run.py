@@ -15,6 +15,7 @@ Conventions for blocks and shown output: tests/docs/docblocks.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -72,6 +73,12 @@ def copy_of_the_tree(dest: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    # make run in the copy would reinstall the shared .venv from the copy (an
+    # editable install pointing at a temporary directory) if pyproject.toml changed.
+    stamp = ROOT / ".venv" / ".install-stamp"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text().strip() != want:
+        pytest.fail("pyproject.toml changed since .venv was installed: run scripts/bootstrap.sh")
     tree = tmp_path_factory.mktemp("fresh-clone")
     copy_of_the_tree(tree)
     port = free_port()
