@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from accounts.services import organization_create
+from apikeys.check import apikey_verify
 from apikeys.models import APIKey
-from apikeys.services import apikey_create, apikey_verify
+from apikeys.services import apikey_create
 
 from .conftest import make_person, sign_in
 

@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apikeys.check import apikey_verify
 from apikeys.models import APIKey, APIKeyEvent
-from apikeys.services import apikey_create, apikey_revoke, apikey_verify
+from apikeys.services import apikey_create, apikey_revoke
 
 pytestmark = pytest.mark.django_db
 KEY_RE = re.compile(r"ek_(?:live|test)_[0-9A-Za-z]{20,}")

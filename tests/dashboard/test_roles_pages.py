@@ -8,8 +8,9 @@ import pytest
 from accounts.authentication import ACTIVE_ORG_SESSION_KEY
 from accounts.models import Membership, Role
 from accounts.services import membership_add
+from apikeys.check import apikey_verify
 from apikeys.models import APIKey
-from apikeys.services import apikey_create, apikey_verify
+from apikeys.services import apikey_create
 
 pytestmark = pytest.mark.django_db
 
