@@ -1,9 +1,10 @@
 """Test set-up shared by every app.
 
 With DATABASE_URL and REDIS_URL set the suite runs on PostgreSQL and Redis,
-including the `concurrency` tests; an unreachable service stops the run with an
-error (it never turns into skips). Without them the `concurrency` tests are
-deselected: SQLite and the local-memory cache cannot show real concurrency.
+including the `concurrency`, `postgresql` and `faults` tests; an unreachable
+service stops the run with an error (it never turns into skips). Without them
+those tests are deselected: SQLite and the local-memory cache cannot show real
+concurrency, PostgreSQL's triggers or a failing PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pytest
 from django.core.cache import cache
 
 SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
+# Markers of tests that run only in the PostgreSQL + Redis pass.
+SERVICE_MARKERS = ("concurrency", "postgresql", "faults")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -21,7 +24,8 @@ def pytest_collection_modifyitems(config, items):
         return
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("concurrency") else kept).append(item)
+        needs_services = any(item.get_closest_marker(name) for name in SERVICE_MARKERS)
+        (dropped if needs_services else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
