@@ -120,15 +120,12 @@ def test_a_balance_and_its_row_together_are_accepted(funded):
     # What credits_debit does, spelled in SQL: the conditional UPDATE and the row
     # that explains it, in one transaction.
     with transaction.atomic():
-        assert (
-            sql(
-                "UPDATE billing_creditaccount SET balance_micros = balance_micros - 2000"
-                " WHERE organization_id = %s AND balance_micros >= 2000"
-                " RETURNING balance_micros",
-                [funded.pk],
-            )
-            == [(6_997_000,)]
-        )
+        assert sql(
+            "UPDATE billing_creditaccount SET balance_micros = balance_micros - 2000"
+            " WHERE organization_id = %s AND balance_micros >= 2000"
+            " RETURNING balance_micros",
+            [funded.pk],
+        ) == [(6_997_000,)]
         sql(
             "INSERT INTO billing_ledgerentry (organization_id, kind, amount_micros,"
             " balance_after_micros, reference, description, metadata, created_at)"
@@ -144,12 +141,11 @@ def test_a_balance_and_its_row_together_are_accepted(funded):
 def test_a_drifted_balance_is_refused_at_commit():
     org = organization_create(name="Committed")
     services.credits_grant(organization=org, amount_micros=3_000_000)
-    with pytest.raises(IntegrityError, match="does not match its ledger"):
-        with transaction.atomic():
-            sql(
-                "UPDATE billing_creditaccount SET balance_micros = 1 WHERE organization_id = %s",
-                [org.pk],
-            )
+    with pytest.raises(IntegrityError, match="does not match its ledger"), transaction.atomic():
+        sql(
+            "UPDATE billing_creditaccount SET balance_micros = 1 WHERE organization_id = %s",
+            [org.pk],
+        )
     assert balance(org) == 3_000_000
     # The services keep working on top (conditional update + row per movement).
     services.credits_debit(organization=org, amount_micros=1_000_000)
