@@ -19,6 +19,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -189,6 +190,26 @@ def django_request_error(exc: Exception) -> tuple[int, str, str] | None:
     return 400, "VALIDATION_ERROR", "Bad request."
 
 
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+
+
+def backing_service_error(exc: Exception) -> tuple[int, str, str] | None:
+    """A database that cannot be reached (or dropped the connection, or timed out)
+    as (503, code, message), or None.
+
+    OperationalError and InterfaceError are the connection-level failures (server
+    down or restarting, connection lost, statement or lock timeout, deadlock):
+    the request may succeed when retried, so it is a 503, not a 500. Errors of the
+    SQL itself (IntegrityError, ProgrammingError, DataError) stay bugs. Django
+    drops the broken connection at the end of the request and opens a new one on
+    the next, so a worker recovers by itself when the database is back.
+    """
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    logger.error("Database unavailable: %s", str(exc).strip().splitlines()[0] if str(exc) else exc)
+    return 503, "SERVICE_UNAVAILABLE", DATABASE_UNAVAILABLE
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF EXCEPTION_HANDLER: every exception raised in a view becomes the envelope."""
     headers: dict[str, str] = {}
@@ -197,9 +218,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         extra = getattr(exc, "headers", None)
         if extra:
             headers.update(extra)
-    elif (refusal := django_request_error(exc)) is not None:
+    elif (refusal := django_request_error(exc) or backing_service_error(exc)) is not None:
         status, code, message = refusal
         details = None
+        if status == 503:
+            headers["Retry-After"] = "1"
     elif isinstance(exc, drf.APIException):
         status = exc.status_code
         code = next(
