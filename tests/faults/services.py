@@ -289,7 +289,13 @@ class Gunicorn:
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text()[-chars:] if self.log.exists() else ""
 
-    def access_lines(self) -> list[list[str]]:
+    def served_by(self) -> dict[str, int]:
+        """request id -> pid of the worker that answered it (from the access log)."""
         if not self.access_log.exists():
-            return []
-        return [line.split() for line in self.access_log.read_text().splitlines() if line]
+            return {}
+        served = {}
+        for line in self.access_log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3:
+                served[fields[-1]] = int(fields[0].strip("<>"))
+        return served

@@ -35,7 +35,6 @@ UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 def test_redis_killed_mid_load_then_restarted(stack):
-    stack.extra["ANONYMOUS_RATE"] = "100000/m"
     seeded = stack.seed(
         {
             "orgs": [{"slug": "acme", "credits_micros": 100_000_000}],
