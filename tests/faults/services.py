@@ -221,7 +221,9 @@ class Gunicorn:
     def start(self) -> None:
         log = open(self.log, "a")  # noqa: SIM115 (kept open by the server)
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "config.wsgi", "--workers", str(self.workers),
+            # --preload: one import in the master, forked workers boot (and replace a
+            # killed one) at once instead of importing Django each on a busy machine.
+            [PYTHON, "-m", "gunicorn", "config.wsgi", "--preload", "--workers", str(self.workers),
              "--bind", f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "30",
              "--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -256,8 +258,9 @@ class Gunicorn:
                 continue
             with contextlib.suppress(OSError):
                 stat = (entry / "stat").read_text()
-                # Field 4 (after the parenthesised command, which may hold spaces) is the ppid.
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                # After the parenthesised command (which may hold spaces): state, ppid.
+                state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+                if int(ppid) == self.proc.pid and state != "Z":
                     pids.append(int(entry.name))
         return sorted(pids)
 
@@ -271,7 +274,12 @@ class Gunicorn:
         return sizes
 
     def signal_worker(self, pid: int, sig: int) -> None:
+        """Signal one worker, then wait until the master has replaced it."""
         os.kill(pid, sig)
+        _wait(
+            lambda: pid not in (pids := self.worker_pids()) and len(pids) == self.workers,
+            f"a replacement for worker {pid}",
+        )
 
     def stop(self, timeout: float = 40) -> int | None:
         """Graceful: SIGTERM to the master, which lets in-flight requests finish."""

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from tests.faults.traffic import Load, between, bearer, request, tally, wallet, wallet_headers
+from tests.faults.traffic import Load, bearer, between, request, tally, wallet, wallet_headers
 
 pytestmark = pytest.mark.faults
 
