@@ -119,10 +119,20 @@ class Postgres:
         self.sql(f'CREATE DATABASE "{name}"{suffix}')
         return self.url(name)
 
-    def dump(self, db: str, path: Path) -> None:
-        """pg_dump in the custom format (what docs/operations.md tells operators)."""
+    def dump(self, db: str) -> Path:
+        """pg_dump in the custom format (what docs/operations.md tells operators),
+        into our directory (the postgres OS user writes it)."""
+        path = self.dir / f"{db}.dump"
         self._run(PG_BIN / "pg_dump", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres",
                   "-Fc", "-f", path, db)  # fmt: skip
+        return path
+
+    def dump_text(self, db: str) -> bytes:
+        """Every row of every table as plain SQL text (to search it)."""
+        path = self.dir / f"{db}.sql"
+        self._run(PG_BIN / "pg_dump", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres",
+                  "--data-only", "-f", path, db)  # fmt: skip
+        return path.read_bytes()
 
     def restore(self, path: Path, db: str) -> None:
         self._run(PG_BIN / "pg_restore", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres",
