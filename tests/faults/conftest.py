@@ -91,8 +91,12 @@ class Stack:
             raise RuntimeError(f"seeding failed:\n{out.stderr}")
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    def gunicorn(self, workers: int = 2, **extra: str) -> Gunicorn:
-        server = Gunicorn(self.env(**extra), port=self.port, workers=workers, logdir=self.logdir)
+    def gunicorn(self, workers: int = 2, port: int | None = None, **extra: str) -> Gunicorn:
+        """A gunicorn on this stack's port (or `port`); `extra` overrides the environment."""
+        port = port or self.port
+        env = self.env(**extra)
+        env["APP_URL"] = f"http://127.0.0.1:{port}"
+        server = Gunicorn(env, port=port, workers=workers, logdir=self.logdir)
         server.start()
         self.servers.append(server)
         return server
