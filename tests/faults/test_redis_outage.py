@@ -106,13 +106,15 @@ def test_redis_killed_mid_load_then_restarted(stack):
     for phase in (before, after):
         assert phase and {a.status for a in phase} == {200}, summary
     # During: keys (and metering) work from the database; one-time state is 503.
-    expected = {"key": {200}, "echo": {200}, "wallet": {503}, "nonce": {503}}
+    # (A SIWE verify only happens during the outage when its nonce came just before.)
+    expected = {"key": {200}, "echo": {200}, "wallet": {503}, "nonce": {503}, "siwe": {503}}
     seen: dict[str, set] = {}
     for a in during:
         seen.setdefault(a.kind, set()).add(a.status)
         if a.status == 503:
             assert a.code == UNAVAILABLE, a.body
-    assert seen == expected, summary
+    assert set(seen) >= {"key", "echo", "wallet", "nonce"}, summary
+    assert all(seen[kind] == expected[kind] for kind in seen), summary
     assert max(a.seconds for a in during) <= OUTAGE_BOUND_SECONDS, summary
     assert limited_during.status == 200
     assert "Rate-limit counter unavailable; letting the request through" in stack.logs()
