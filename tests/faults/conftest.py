@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.faults import services
 from tests.faults.services import ROOT, Gunicorn, Postgres, Redis, free_port, manage, server_env
@@ -127,8 +128,6 @@ class Stack:
 
 @pytest.fixture
 def stack(private_pg, private_redis, tmp_path):
-    import redis
-
     # A test that failed half way may have left a service down: bring it back.
     if private_redis.proc is None:
         private_redis.start()

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -163,8 +164,6 @@ class Redis:
              "--appendfsync", "always", "--protected-mode", "yes"],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        import redis
-
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
         _wait(lambda: client.ping(), "redis-server")
 
