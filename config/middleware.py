@@ -19,17 +19,16 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def current_request_id() -> str:
-    return _request_id.get()
-
-
 def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        # django.request logs a 4xx/5xx after the middleware has returned (and the
+        # context variable is reset), but hands the request along with the record.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or _request_id.get()
         return True
 
 
@@ -67,7 +66,12 @@ class ApiErrorMiddleware:
         # Imported here: LOGGING loads this module (RequestIdLogFilter) before the app
         # registry is ready, and config.errors pulls in DRF, which imports the
         # authentication classes, which import models.
-        from config.errors import backing_service_error, django_request_error, error_response
+        from config.errors import (
+            INTERNAL_ERROR_MESSAGE,
+            backing_service_error,
+            django_request_error,
+            error_response,
+        )
 
         # A 404, 403, 400 or 413 that Django raised, or a 503 for a database that
         # is not answering: not bugs.
@@ -79,11 +83,7 @@ class ApiErrorMiddleware:
                 response["Retry-After"] = "1"
             return response
         logger.exception("Unhandled error in %s %s", request.method, request.path)
-        return error_response(
-            500,
-            "INTERNAL_ERROR",
-            "Internal server error. Quote the X-Request-ID header when reporting it.",
-        )
+        return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
 
 
 class ServerTokenMiddleware:
@@ -108,8 +108,8 @@ class ServerTokenMiddleware:
             return self.get_response(request)
         # Imported here: the auth helpers import models, which the settings-time
         # import of this module must not.
-        from accounts.authentication import auth_failed, log_unauthorized
-        from billing import ratelimit
+        from config import ratelimit
+        from config.authlog import auth_failed, log_unauthorized
         from config.errors import error_response
         from config.net import client_ip
 

@@ -3,8 +3,14 @@
 With DATABASE_URL and REDIS_URL set the suite runs on PostgreSQL and Redis,
 including the `concurrency`, `postgresql` and `faults` tests; an unreachable
 service stops the run with an error (it never turns into skips). Without them
-those tests are deselected: SQLite and the local-memory cache cannot show real
-concurrency, PostgreSQL's triggers or a failing PostgreSQL.
+those tests are deselected (and the run says so): SQLite and the local-memory
+cache cannot show real concurrency, PostgreSQL's triggers or a failing
+PostgreSQL. The `faults` tests start their own PostgreSQL, Redis and gunicorn.
+
+Which database and Redis the suite touches: pytest-django creates (and drops)
+`test_<name>` for the DATABASE_URL's database `<name>` (an in-memory SQLite
+without it); in REDIS_URL's database it writes and deletes only keys under a
+prefix made for the run (tests/own_cache.py), never FLUSHDB.
 """
 
 from __future__ import annotations
@@ -12,23 +18,58 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+
+from tests.own_cache import TEST_CACHE_PREFIX, clear_own_keys
 
 SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 # Markers of tests that run only in the PostgreSQL + Redis pass.
 SERVICE_MARKERS = ("concurrency", "postgresql", "faults")
 
+# Before anything uses the cache (pytest-django has loaded the settings already,
+# so the environment variable would come too late): every key this run writes
+# starts with its own prefix. Subprocesses the tests start inherit it.
+settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
+os.environ["CACHE_KEY_PREFIX"] = TEST_CACHE_PREFIX
+# manage.py run by a test must not read the developer's .env (config.env.load_env_file).
+os.environ["GATEHOUSE_ENV_FILE"] = ""
+
+
+# Which tests a pass leaves out, and the reason `make test` prints for them.
+DESELECTED_BECAUSE = {
+    "concurrency": "they need PostgreSQL and Redis; run them with DATABASE_URL and "
+    "REDIS_URL set (README, 'Two commands')",
+    "postgresql": "they need PostgreSQL (its triggers); run them with DATABASE_URL and "
+    "REDIS_URL set",
+    "faults": "they start their own PostgreSQL, Redis and gunicorn, in the pass with "
+    "DATABASE_URL and REDIS_URL set (docs/reliability.md)",
+    "docs_run": "the docs run against their own `make run` server (SQLite), so once, "
+    "in the pass without DATABASE_URL and REDIS_URL",
+}
+
 
 def pytest_collection_modifyitems(config, items):
-    if SERVICES:
-        return
-    kept, dropped = [], []
+    markers = ("docs_run",) if SERVICES else SERVICE_MARKERS
+    kept, dropped, counts = [], [], {}
     for item in items:
-        needs_services = any(item.get_closest_marker(name) for name in SERVICE_MARKERS)
-        (dropped if needs_services else kept).append(item)
+        marker = next((name for name in markers if item.get_closest_marker(name)), None)
+        if marker is None:
+            kept.append(item)
+        else:
+            dropped.append(item)
+            counts[marker] = counts.get(marker, 0) + 1
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+        config._gatehouse_deselected = counts
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for marker, dropped in getattr(config, "_gatehouse_deselected", {}).items():
+        terminalreporter.write_line(
+            f"{dropped} tests marked `{marker}` were deselected: {DESELECTED_BECAUSE[marker]}."
+        )
 
 
 def pytest_collection_finish(session):
@@ -64,10 +105,13 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Nonces, rate counters and cached keys never leak from one test into the next."""
-    cache.clear()
+    """Nonces, rate counters and cached keys never leak from one test into the next.
+
+    Only this run's keys: see tests/own_cache.py."""
+    assert cache.key_prefix == TEST_CACHE_PREFIX, "the cache was used before its prefix was set"
+    clear_own_keys()
     yield
-    cache.clear()
+    clear_own_keys()
 
 
 @pytest.fixture
