@@ -17,6 +17,7 @@ from apikeys.services import (
     apikey_verify,
 )
 from config.errors import Conflict, ValidationFailed
+from tests import caches
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -236,11 +237,13 @@ def test_warm_verify_makes_no_query(make_key, django_assert_num_queries):
 
 
 def test_malformed_key_needs_no_io(django_assert_num_queries, settings):
-    settings.CACHES = {"default": {"BACKEND": "tests.refusing_cache.RefusingCache"}}
+    settings.CACHES = caches.RECORDING
+    caches.reset()
     with django_assert_num_queries(0):
         for raw in ["", "ek_live_x", keyformat.generate()[:-1] + "0", "x" * 10_000]:
             check = apikey_verify(raw, ip="10.0.0.1", failures_from="10.0.0.1")
             assert check.malformed
+    assert caches.accesses() == []
 
 
 def test_failure_limit_locks_out_lookups_but_not_cached_valid_keys(
