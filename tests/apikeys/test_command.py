@@ -98,7 +98,9 @@ def test_exit_codes_from_the_shell(tmp_path):
         )
 
     def key_count():
-        counted = manage("shell", "-c", "from apikeys.models import APIKey; print(APIKey.objects.count())")
+        counted = manage(
+            "shell", "-c", "from apikeys.models import APIKey; print(APIKey.objects.count())"
+        )
         assert counted.returncode == 0, counted.stderr
         return int(counted.stdout.split()[-1])
 

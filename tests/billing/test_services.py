@@ -113,3 +113,69 @@ def test_check_ledger_reports_a_drifted_balance(org, capsys):
     with pytest.raises(CommandError, match="1 balance"):
         call_command("check_ledger")
     assert "balance 0.000006 USD, ledger sum 0.000005 USD" in capsys.readouterr().err
+
+
+def test_the_maximum_movement_is_accepted(org):
+    result = services.credits_grant(organization=org, amount_micros=10**15)
+    assert result.entry.amount_micros == 10**15
+    services.credits_debit(organization=org, amount_micros=10**15)
+    assert services.balance_micros(organization=org) == 0
+
+
+def test_a_debit_of_one_micro_on_an_empty_account_is_refused(org):
+    with pytest.raises(InsufficientCredits) as exc:
+        services.credits_debit(organization=org, amount_micros=1)
+    assert exc.value.details == {"balance": "0.000000", "required": "0.000001"}
+    assert services.balance_micros(organization=org) == 0
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_reference_is_1_to_200_characters(org):
+    ok = services.credits_grant(organization=org, amount_micros=1, reference="r" * 200)
+    assert ok.entry.reference == "r" * 200
+    one = services.credits_grant(organization=org, amount_micros=1, reference="x")
+    assert one.created is True
+    for bad in ("", "r" * 201):
+        with pytest.raises(ValidationFailed) as exc:
+            services.credits_grant(organization=org, amount_micros=1, reference=bad)
+        assert exc.value.message == "A reference is 1 to 200 characters."
+    assert LedgerEntry.objects.count() == 2
+
+
+def test_description_is_cut_at_500_characters_and_metadata_kept(org):
+    entry = services.credits_grant(
+        organization=org, amount_micros=1, description="d" * 600, metadata={"source": "test"}
+    ).entry
+    entry.refresh_from_db()
+    assert entry.description == "d" * 500
+    assert entry.metadata == {"source": "test"}
+
+
+def test_unknown_organization_is_not_insufficient_credits(db):
+    import uuid
+
+    with pytest.raises(ValidationFailed) as exc:
+        services.credits_debit(organization=uuid.uuid4(), amount_micros=1)
+    assert type(exc.value) is ValidationFailed
+    assert exc.value.message == "Unknown organization."
+
+
+def test_balance_of_an_organization_without_account_is_zero(db):
+    import uuid
+
+    assert services.balance_micros(organization=uuid.uuid4()) == 0
+
+
+def test_accounts_without_ledger_rows_are_consistent(org):
+    from accounts.services import organization_create
+
+    organization_create(name="Empty", slug="empty")
+    assert services.ledger_mismatches() == []
+
+
+def test_result_is_frozen(org):
+    import dataclasses
+
+    result = services.credits_grant(organization=org, amount_micros=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.created = False
