@@ -1,10 +1,13 @@
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench mutation
 
 run:   ## run the service on 127.0.0.1:8000 (SQLite, in-process cache)
 	scripts/run.sh
 
 test:  ## the whole test suite
 	scripts/test.sh
+
+mutation:  ## mutation testing of the modules in scripts/mutation.toml (docs/mutation.md)
+	scripts/mutation.sh
 
 lint:
 	scripts/bootstrap.sh

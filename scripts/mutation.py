@@ -400,13 +400,15 @@ class MutationPlugin:
                     code = os.waitstatus_to_exitcode(status)
                     m.status = {0: "survived", 1: "killed"}.get(code, "error")
                     del running[pid]
+                    print("." if m.status == "killed" else m.status[0].upper(), end="", flush=True)
                 elif time.monotonic() - t0 > plan[m.mid][1]:
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
                     m.status = "timeout"
                     del running[pid]
+                    print("T", end="", flush=True)
         print(
-            f"mutation: {target.path}: {len(mutants)} mutants,"
+            f"\nmutation: {target.path}: {len(mutants)} mutants,"
             f" {len(t_items)} tests, {time.monotonic() - started:.0f}s",
             flush=True,
         )

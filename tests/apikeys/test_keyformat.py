@@ -171,3 +171,16 @@ def test_bad_prefix_setting_fails_loudly(settings, prefix):
     settings.API_KEY_PREFIX = prefix
     with pytest.raises(ValueError, match="API_KEY_PREFIX"):
         keyformat.generate()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "ek_live_" + "A" * 31,  # one short, checksum right
+        "ek_live_" + "A" * 33,  # one long, checksum right
+        "ek_live_" + "A" * 31 + "!",  # right length, checksum right, bad alphabet
+        "ek_live_" + "A" * 31 + "-",
+    ],
+)
+def test_a_right_checksum_does_not_excuse_length_or_alphabet(body):
+    assert keyformat.parse(body + _crc32_base62(body)) is None

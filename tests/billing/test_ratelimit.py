@@ -250,3 +250,13 @@ def test_fail_closed_when_told(settings, caplog):
     assert record.exc_info is not None
     with pytest.raises(ServiceUnavailable):
         ratelimit.peek("user:down", 3)
+
+
+@pytest.mark.django_db
+def test_peek_of_a_fresh_and_of_an_exhausted_bucket():
+    fresh = ratelimit.peek("peek:fresh", 4)
+    assert (fresh.remaining, fresh.allowed) == (4, True)
+    for _ in range(5):
+        ratelimit.hit("peek:full", 3)
+    full = ratelimit.peek("peek:full", 3)
+    assert (full.remaining, full.allowed) == (0, False)

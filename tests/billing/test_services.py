@@ -179,3 +179,13 @@ def test_result_is_frozen(org):
     result = services.credits_grant(organization=org, amount_micros=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.created = False
+
+
+def test_ledger_rows_of_an_organization_without_account_are_a_mismatch(org):
+    services.credits_grant(organization=org, amount_micros=5)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM billing_creditaccount WHERE organization_id = %s",
+            [org.pk.hex if connection.vendor == "sqlite" else org.pk],
+        )
+    assert services.ledger_mismatches() == [(org.pk, 0, 5)]
