@@ -521,7 +521,7 @@ def main() -> int:
     if args.list:
         for t in targets:
             for m in mutants_of(t):
-                print(f"{t.path}:{m.describe()}  [{m.status}]")
+                print(f"{t.path}:{m.describe()}  [{m.status}]\n      id: {m.mid}")
         return 0
     args.only = None
     previous: dict = {}
