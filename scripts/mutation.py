@@ -265,7 +265,7 @@ def mutated_code(path: str, mutant: Mutant):
 def swap_module(name: str, code) -> None:
     """Re-run the module's code with the mutation in its own namespace, then point
     every other module's global that named an old object at the new one (so
-    `from billing.ratelimit import hit` sees the mutant too)."""
+    `from config.ratelimit import hit` sees the mutant too)."""
     module = importlib.import_module(name)
     old = dict(module.__dict__)
     exec(code, module.__dict__)  # noqa: S102 - the point of the exercise

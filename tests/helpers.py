@@ -9,7 +9,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db import connections
 
-from billing import ratelimit
+from config import ratelimit
 
 T = TypeVar("T")
 

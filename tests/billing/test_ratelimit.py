@@ -6,10 +6,8 @@ import types
 import zlib
 
 import pytest
-from django.core.cache import cache, caches
-from django_redis.cache import RedisCache
 
-from billing import ratelimit
+from config import ratelimit
 from config.errors import ServiceUnavailable
 from tests import caches as caches_
 from tests.helpers import cache_ttl, fresh_window
@@ -85,21 +83,26 @@ def test_fails_open_when_the_cache_is_down(settings, caplog):
 
 @pytest.mark.concurrency
 def test_counter_is_exact_under_concurrency():
-    fresh_window("shared", margin=15)  # all 200 hits land in one window
-    allowed = []
+    fresh_window("shared", margin=30)  # all 200 hits should land in one window
+    states = []
     barrier = threading.Barrier(10)
 
     def worker():
         barrier.wait()
         for _ in range(20):
-            allowed.append(ratelimit.hit("shared", 150).allowed)
+            states.append(ratelimit.hit("shared", 150))
 
     threads = [threading.Thread(target=worker) for _ in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert allowed.count(True) == 150
+    # Exact per window: 150 of the window's hits allowed, none more. (On a machine
+    # slow enough to cross the window's edge, each window is still counted exactly.)
+    for window in {state.reset for state in states}:
+        in_window = [state for state in states if state.reset == window]
+        assert sum(state.allowed for state in in_window) == min(150, len(in_window))
+    assert len(states) == 200
 
 
 # --- values worked out here from django-ratelimit's rules, not from the module ----
@@ -220,16 +223,6 @@ def test_remembered_state_is_shared_by_the_drf_and_django_request():
     ratelimit.remember(drf_request, state)
     assert ratelimit.remembered(django_request) is state
     assert ratelimit.remembered(drf_request) is state
-
-
-@pytest.mark.django_db
-def test_redis_client_is_the_default_caches_own():
-    client = ratelimit.redis_client()
-    if not isinstance(caches["default"], RedisCache):
-        assert client is None
-        return
-    cache.set("probe:client", 1)
-    assert client.exists(cache.make_key("probe:client")) == 1
 
 
 @pytest.mark.django_db
