@@ -188,3 +188,30 @@ def test_ledger_rows_of_an_organization_without_account_are_a_mismatch(org):
             [org.pk.hex if connection.vendor == "sqlite" else org.pk],
         )
     assert services.ledger_mismatches() == [(org.pk, 0, 5)]
+
+
+def test_signup_credits_are_granted_once_per_wallet(org, settings):
+    from decimal import Decimal
+
+    settings.INITIAL_FREE_CREDITS = Decimal("2.5")
+    first = services.credits_grant_signup(organization=org, address="0xabc")
+    assert first.created is True
+    assert (first.entry.amount_micros, first.entry.kind, first.entry.reference) == (
+        2_500_000,
+        EntryKind.SIGNUP_BONUS,
+        "signup:0xabc",
+    )
+    assert first.entry.description == "Initial free credits for a new wallet account"
+    again = services.credits_grant_signup(organization=org, address="0xabc")
+    assert (again.created, again.entry.pk) == (False, first.entry.pk)
+    assert services.balance_micros(organization=org) == 2_500_000
+
+
+@pytest.mark.parametrize(("usd", "micros"), [("0", None), ("0.000001", 1)])
+def test_signup_credits_of_zero_grant_nothing(org, settings, usd, micros):
+    from decimal import Decimal
+
+    settings.INITIAL_FREE_CREDITS = Decimal(usd)
+    result = services.credits_grant_signup(organization=org, address="0xdef")
+    assert (result.entry.amount_micros if result else None) == micros
+    assert LedgerEntry.objects.count() == (0 if micros is None else 1)
