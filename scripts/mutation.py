@@ -245,6 +245,9 @@ def mutants_of(target: Target) -> list[Mutant]:
             if m.mid in target.equivalent:
                 m.status = "equivalent"
             found.append(m)
+    stale = set(target.equivalent) - {m.mid for m in found}
+    for mid in sorted(stale):  # the code changed: the listed mutant no longer exists
+        print(f"mutation: {target.path}: no mutant {mid!r} (listed as equivalent)")
     return found
 
 
