@@ -128,6 +128,24 @@ def user(db, org):
 
 
 @pytest.fixture
+def operator(db, client):
+    """A superuser, signed in on the test `client`: the operator in the admin.
+
+    (Not pytest-django's `admin_user`/`admin_client`, whose names this must not shadow.)"""
+    from accounts.models import User
+
+    op = User.objects.create_superuser(username="op", password="pw-op-long")
+    client.force_login(op)
+    return op
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    """The test client, signed in as the operator."""
+    return client
+
+
+@pytest.fixture
 def make_key(db, org, user):
     """Create a key through the service; returns (row, full key)."""
     from apikeys.services import apikey_create

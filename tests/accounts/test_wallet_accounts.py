@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -19,7 +14,7 @@ from accounts.wallet_address import checksum_address
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
 from config.errors import ValidationFailed
-from tests.helpers import in_parallel
+from tests.helpers import in_parallel, run_python
 from wallet.accounts import wallet_account_get_or_create, wallet_account_open
 
 ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # the EIP-55 test vector
@@ -210,20 +205,13 @@ def test_twenty_parallel_first_sign_ins_make_one_account():
     assert balance_micros(organization=results[0][1]) == 5_000_000
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 @pytest.mark.parametrize("value", ["abc", "-1", "1.0000001", "NaN", "Infinity", "5 USD"])
 def test_invalid_initial_free_credits_stops_start_up(value):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(INITIAL_FREE_CREDITS=value, DJANGO_SETTINGS_MODULE="config.settings")
-    proc = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    proc = run_python(
+        "-c",
+        "import django; django.setup()",
+        INITIAL_FREE_CREDITS=value,
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     assert proc.returncode != 0
     assert "ImproperlyConfigured: INITIAL_FREE_CREDITS must be" in proc.stderr
@@ -231,20 +219,12 @@ def test_invalid_initial_free_credits_stops_start_up(value):
 
 
 def test_valid_initial_free_credits_starts():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(INITIAL_FREE_CREDITS="12.5", DJANGO_SETTINGS_MODULE="config.settings")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; "
-            "print(settings.INITIAL_FREE_CREDITS)",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    proc = run_python(
+        "-c",
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.INITIAL_FREE_CREDITS)",
+        INITIAL_FREE_CREDITS="12.5",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "12.5"

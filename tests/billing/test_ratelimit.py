@@ -1,9 +1,9 @@
-import threading
 import time
 
 import pytest
 
 from config import ratelimit
+from tests.helpers import fresh_window, in_parallel
 
 
 @pytest.mark.parametrize(
@@ -76,18 +76,10 @@ def test_fails_open_when_the_cache_is_down(settings, caplog):
 
 @pytest.mark.concurrency
 def test_counter_is_exact_under_concurrency():
-    allowed = []
-    barrier = threading.Barrier(10)
+    fresh_window("shared")  # no window edge mid-count
 
-    def worker():
-        barrier.wait()
-        for _ in range(20):
-            allowed.append(ratelimit.hit("shared", 150).allowed)
+    def worker(_):
+        return [ratelimit.hit("shared", 150).allowed for _ in range(20)]
 
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # A window may roll over mid-test at most once; count per window is exact.
-    assert allowed.count(True) in {150, 200}
+    allowed = [ok for batch in in_parallel(10, worker) for ok in batch]
+    assert allowed.count(True) == 150

@@ -8,7 +8,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_regenerate, apikey_revoke
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
-from tests.billing.helpers import fresh_window, key_bucket
+from tests.helpers import fresh_window, key_bucket
 
 pytestmark = pytest.mark.django_db
 

@@ -13,36 +13,21 @@ from apikeys import keyformat
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_create, apikey_revoke
 from billing.services import balance_micros
-from tests.wallet.helpers import new_wallet, sign, siwe_text
-from tests.wallet.test_cache_down import CLOSED_PORT_REDIS, UNAVAILABLE
+from tests.helpers import CLOSED_PORT_REDIS
+from tests.wallet.helpers import (
+    FAILED,
+    UNAVAILABLE,
+    new_wallet,
+    nothing_created,
+    proof,
+    sign,
+)
 
 URL = "/api/v1/api-keys"
-FAILED = {"error": {"code": "UNAUTHORIZED", "message": "SIWE verification failed"}}
-
-
-@pytest.fixture
-def wallet():
-    return new_wallet()
-
-
-def proof(account, *, name="my-bot", nonce="clientNonce0001", **changes) -> dict:
-    """The Ethos-style body: a fresh client nonce, expiring in 10 minutes."""
-    changes.setdefault("expiration", dt.timedelta(minutes=10))
-    text = siwe_text(account, nonce=nonce, chain_id=8453, **changes)
-    return {
-        "address": account.address,
-        "message": text,
-        "signature": sign(account, text),
-        "name": name,
-    }
 
 
 def post(api, body):
     return api.post(URL, body, format="json")
-
-
-def nothing_created():
-    return not User.objects.exists() and not APIKey.objects.exists()
 
 
 @pytest.mark.django_db

@@ -15,16 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from apikeys.models import APIKey
-from tests.wallet.helpers import new_wallet
-from tests.wallet.test_headless import proof
-from tests.wallet.test_siwe_login import login
-from tests.wallet.test_siwe_login import signed_body as login_body
-from tests.wallet.test_siwe_views import VERIFY_URL, signed_body
-
-
-@pytest.fixture
-def wallet():
-    return new_wallet()
+from tests.wallet.helpers import VERIFY_URL, login, proof, signed_body
 
 
 def sign_in(api, body):
@@ -75,8 +66,8 @@ class TestSignInQueries:
         self, wallet, django_assert_num_queries
     ):
         browser = APIClient(enforce_csrf_checks=True)
-        assert login(browser, login_body(browser, wallet)).status_code == 200
-        body = login_body(browser, wallet)
+        assert login(browser, signed_body(browser, wallet)).status_code == 200
+        body = signed_body(browser, wallet)
         # The account (before the nonce is spent), the user still active (after),
         # then Django's login: the session read, last_login, and the session saved
         # in a savepoint.

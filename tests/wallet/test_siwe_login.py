@@ -13,43 +13,23 @@ from accounts.services import membership_add, organization_create
 from apikeys.models import APIKey
 from billing.models import LedgerEntry
 from billing.services import balance_micros
-from tests.billing.helpers import fresh_window
-from tests.wallet.helpers import new_wallet, sign, siwe_text
-from tests.wallet.test_cache_down import CLOSED_PORT_REDIS, UNAVAILABLE
+from tests.helpers import CLOSED_PORT_REDIS, fresh_window, rate_limited
+from tests.wallet.helpers import (
+    FAILED,
+    LOGIN_URL,
+    NONCE_URL,
+    UNAVAILABLE,
+    account_body,
+    csrf,
+    login,
+    new_wallet,
+    nonce_of,
+    sign,
+    signed_body,
+    siwe_text,
+)
 
-NONCE_URL = "/api/auth/siwe/nonce"
-LOGIN_URL = "/api/auth/siwe/login"
 LOGOUT_URL = "/api/auth/logout"
-FAILED = {"error": {"code": "UNAUTHORIZED", "message": "SIWE verification failed"}}
-
-
-@pytest.fixture
-def wallet():
-    return new_wallet()
-
-
-@pytest.fixture
-def browser():
-    """A client that enforces CSRF like a browser session does."""
-    return APIClient(enforce_csrf_checks=True)
-
-
-def signed_body(client, account, **changes) -> dict:
-    nonce = changes.pop("nonce", None) or client.get(NONCE_URL).json()["nonce"]
-    text = siwe_text(account, nonce=nonce, **changes)
-    return {"message": text, "signature": sign(account, text)}
-
-
-def csrf(client) -> dict[str, str]:
-    return {"X-CSRFToken": client.cookies["csrftoken"].value}
-
-
-def login(client, body):
-    return client.post(LOGIN_URL, body, format="json", headers=csrf(client))
-
-
-def nonce_of(body) -> str:
-    return body["message"].split("Nonce: ")[1].split("\n")[0]
 
 
 def logged_in_user_id(client) -> str | None:
@@ -71,17 +51,7 @@ class TestLogin:
         user = User.objects.get()
         org = Organization.objects.get()
         assert response.json() == {
-            "user": {
-                "id": str(user.pk),
-                "username": wallet.address.lower(),
-                "walletAddress": wallet.address,
-            },
-            "organization": {
-                "id": str(org.pk),
-                "name": org.name,
-                "slug": wallet.address.lower(),
-                "plan": "free",
-            },
+            **account_body(wallet),
             "isNewAccount": True,
         }
         assert not APIKey.objects.exists()
@@ -269,11 +239,7 @@ class TestLoginRefusals:
         for _ in range(2):
             assert browser.post("/api/auth/siwe/verify", body, format="json").status_code == 401
         assert login(browser, body).status_code == 401
-        response = login(browser, signed_body(browser, wallet))
-        assert response.status_code == 429
-        assert response.json()["error"]["code"] == "RATE_LIMITED"
-        assert response["X-RateLimit-Limit"] == "3"
-        assert int(response["Retry-After"]) > 0
+        rate_limited(login(browser, signed_body(browser, wallet)), limit=3)
         assert not User.objects.exists()
 
     def test_get_is_not_allowed(self, browser):

@@ -15,11 +15,6 @@ from wallet.nonces import nonce_claim, nonce_issue
 from wallet.siwe_verify import SiweFailed
 
 
-@pytest.fixture
-def wallet():
-    return new_wallet()
-
-
 def verify(account, text, **kwargs):
     return siwe_verify(message=text, signature=sign(account, text), **kwargs)
 

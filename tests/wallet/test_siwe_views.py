@@ -16,29 +16,19 @@ from apikeys.services import apikey_create, apikey_revoke
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
 from tests.helpers import in_parallel
-from tests.wallet.helpers import new_wallet, sign, siwe_text
-
-NONCE_URL = "/api/auth/siwe/nonce"
-VERIFY_URL = "/api/auth/siwe/verify"
-FAILED = {"error": {"code": "UNAUTHORIZED", "message": "SIWE verification failed"}}
-
-
-@pytest.fixture
-def wallet():
-    return new_wallet()
-
-
-def get_nonce(api) -> str:
-    return api.get(NONCE_URL).json()["nonce"]
-
-
-def signed_body(api, account, **changes) -> dict:
-    text = siwe_text(account, nonce=changes.pop("nonce", None) or get_nonce(api), **changes)
-    return {"message": text, "signature": sign(account, text)}
-
-
-def nothing_created():
-    return not User.objects.exists() and not APIKey.objects.exists()
+from tests.wallet.helpers import (
+    FAILED,
+    NONCE_URL,
+    VERIFY_URL,
+    account_body,
+    get_nonce,
+    new_wallet,
+    nonce_of,
+    nothing_created,
+    sign,
+    signed_body,
+    siwe_text,
+)
 
 
 @pytest.mark.django_db
@@ -85,17 +75,7 @@ class TestVerify:
         key = APIKey.objects.get()
         assert body == {
             "apiKey": body["apiKey"],
-            "user": {
-                "id": str(user.pk),
-                "username": wallet.address.lower(),
-                "walletAddress": wallet.address,
-            },
-            "organization": {
-                "id": str(org.pk),
-                "name": org.name,
-                "slug": wallet.address.lower(),
-                "plan": "free",
-            },
+            **account_body(wallet),
             "isNewAccount": True,
         }
         assert body["apiKey"].startswith("ek_live_")
@@ -127,7 +107,7 @@ class TestVerify:
         response = api.post(VERIFY_URL, body, format="json")
         assert (response.status_code, response.json()) == (401, FAILED)
         assert APIKey.objects.count() == 1
-        nonce = body["message"].split("Nonce: ")[1].splitlines()[0]
+        nonce = nonce_of(body)
         assert cache.get(f"siwe:nonce:{nonce}") == 1
 
     @override_settings(API_KEY_MAX_ACTIVE=3)
@@ -162,7 +142,7 @@ class TestVerify:
         assert api.post(VERIFY_URL, signed_body(api, wallet), format="json").status_code == 200
         APIKey.objects.filter(name="SIWE sign-in").update(name="renamed")
         body = signed_body(api, wallet)
-        nonce = body["message"].split("Nonce: ")[1].split("\n")[0]
+        nonce = nonce_of(body)
         response = api.post(VERIFY_URL, body, format="json")
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "KEY_LIMIT_REACHED"

@@ -11,11 +11,6 @@ from tests.wallet.helpers import new_wallet, wallet_headers
 URL = "/api/v1/api-keys"
 
 
-@pytest.fixture
-def wallet():
-    return new_wallet()
-
-
 def signed(api, wallet, method, path, body=None):
     headers = wallet_headers(wallet, method=method, path=path)
     return getattr(api, method.lower())(path, body, format="json", headers=headers)
