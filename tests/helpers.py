@@ -6,11 +6,13 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from django.core.cache import caches
 from django.db import connections
 
 from apikeys import keycache, keyformat
@@ -101,6 +103,30 @@ def fresh_window(*buckets: str, period: int = 60, margin: int = 5) -> None:
         left = ratelimit.window_end(bucket, period) - time.time()
         if left < margin:
             time.sleep(max(0.0, left) + 0.05)
+
+
+def expected_window_end(bucket: str, period: int = 60, now: float | None = None) -> int:
+    """When the bucket's current window ends (X-RateLimit-Reset), computed here.
+
+    django-ratelimit staggers fixed windows per bucket so that they do not all roll
+    over at once: the edge is offset from the period's multiples by
+    crc32(bucket) % period seconds. Written out in the test so that a change of the
+    formula in config.ratelimit shows up as a failure. Call it inside the window the
+    request was counted in (fresh_window first).
+    """
+    t = int(time.time() if now is None else now)
+    offset = zlib.crc32(bucket.encode()) % period
+    start = t - (t % period) + offset  # an edge in this period, maybe already passed
+    return start if start > t else start + period
+
+
+def cache_ttl(key: str) -> float:
+    """Seconds the cache will keep `key`, read from the backend itself (Redis or
+    local memory), so that a lifetime is checked where it is stored."""
+    backend = caches["default"]
+    if hasattr(backend, "ttl"):  # django-redis
+        return float(backend.ttl(key))
+    return backend._expire_info[backend.make_and_validate_key(key)] - time.time()
 
 
 def key_bucket(full_key: str) -> str:

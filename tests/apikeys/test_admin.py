@@ -57,5 +57,15 @@ def test_revoke_action_goes_through_the_service(operator_client, org, operator):
 def test_no_add_or_delete(operator_client, org):
     key, _ = apikey_create(organization=org, name="k")
     assert operator_client.get("/admin/apikeys/apikey/add/").status_code == 403
-    assert operator_client.get(f"/admin/apikeys/apikey/{key.pk}/delete/").status_code == 403
-    assert operator_client.get("/admin/apikeys/apikeyevent/").status_code == 200
+    assert operator_client.post("/admin/apikeys/apikey/add/", {"name": "x"}).status_code == 403
+    delete = f"/admin/apikeys/apikey/{key.pk}/delete/"
+    assert operator_client.get(delete).status_code == 403
+    assert operator_client.post(delete, {"post": "yes"}).status_code == 403
+    assert list(APIKey.objects.values_list("pk", "revoked_at")) == [(key.pk, None)]
+
+
+def test_audit_events_are_listed(operator_client, org):
+    key, _ = apikey_create(organization=org, name="listed")
+    r = operator_client.get("/admin/apikeys/apikeyevent/")
+    assert r.status_code == 200
+    assert str(key) in r.content.decode()  # its creation event, in the key column

@@ -46,14 +46,23 @@ def test_right_token_passes_in_any_header_capitalisation(client, server_token):
     assert client.get("/api/schema/", headers={"x-api-key": TOKEN}).status_code == 200
 
 
-def test_preflight_passes_and_other_paths_are_not_gated(client, server_token):
+def test_preflight_without_the_token_passes_the_gate(client, server_token, settings):
+    # A browser sends no custom header on a preflight: the gate must let it through.
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
     r = client.options(
         "/api/v1/api-keys",
         HTTP_ORIGIN="https://app.example.com",
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
     )
-    assert r.status_code != 401
-    assert client.get("/healthz").status_code == 200
+    assert r.status_code == 200
+    assert r["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert r.content == b""
+
+
+def test_paths_outside_api_are_not_gated(client, server_token):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
 
 
 def test_organization_keys_travel_as_bearer(client, server_token, make_key):
