@@ -157,3 +157,24 @@ def make_key(db, org, user):
         return apikey_create(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def other_org(db):
+    from accounts.services import organization_create
+
+    return organization_create(name="Other", slug="other")
+
+
+@pytest.fixture
+def fund(db):
+    """Grant credits through the ledger service: fund(org, micros)."""
+    from billing.models import EntryKind
+    from billing.services import credits_grant
+
+    def grant(organization, micros):
+        return credits_grant(
+            organization=organization, amount_micros=micros, kind=EntryKind.TOPUP
+        ).entry
+
+    return grant
