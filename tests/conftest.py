@@ -158,6 +158,24 @@ def user(db, org):
 
 
 @pytest.fixture
+def operator(db, client):
+    """A superuser, signed in on the test `client`: the operator in the admin.
+
+    (Not pytest-django's `admin_user`/`admin_client`, whose names this must not shadow.)"""
+    from accounts.models import User
+
+    op = User.objects.create_superuser(username="op", password="pw-op-long")
+    client.force_login(op)
+    return op
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    """The test client, signed in as the operator."""
+    return client
+
+
+@pytest.fixture
 def make_key(db, org, user):
     """Create a key through the service; returns (row, full key)."""
     from apikeys.services import apikey_create
@@ -169,3 +187,24 @@ def make_key(db, org, user):
         return apikey_create(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def other_org(db):
+    from accounts.services import organization_create
+
+    return organization_create(name="Other", slug="other")
+
+
+@pytest.fixture
+def fund(db):
+    """Grant credits through the ledger service: fund(org, micros)."""
+    from billing.models import EntryKind
+    from billing.services import credits_grant
+
+    def grant(organization, micros):
+        return credits_grant(
+            organization=organization, amount_micros=micros, kind=EntryKind.TOPUP
+        ).entry
+
+    return grant

@@ -12,8 +12,20 @@ def error_envelope(ctx, response, case) -> None:
     if response.status_code < 400 or not case.path.startswith("/api"):
         return
     content_type = (response.headers.get("content-type") or [""])[0]
-    assert content_type == "application/json", (response.status_code, content_type)
-    body = json.loads(response.content)
+    check_error_body(response.status_code, content_type, response.content)
+
+
+def error_of(response) -> dict:
+    """The `error` of a Django test response, after checking the whole envelope."""
+    assert response.status_code >= 400, (response.status_code, response.content)
+    body = check_error_body(response.status_code, response["Content-Type"], response.content)
+    return body["error"]
+
+
+def check_error_body(status_code: int, content_type: str, content: bytes) -> dict:
+    """The checks themselves; returns the parsed body."""
+    assert content_type == "application/json", (status_code, content_type)
+    body = json.loads(content)
     assert isinstance(body, dict) and list(body) == ["error"], body
     error = body["error"]
     assert isinstance(error, dict), body
@@ -21,3 +33,4 @@ def error_envelope(ctx, response, case) -> None:
     assert isinstance(error["code"], str) and error["code"].isupper(), body
     assert isinstance(error["message"], str) and error["message"], body
     assert isinstance(error.get("details", {}), dict), body
+    return body

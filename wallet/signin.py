@@ -14,7 +14,7 @@ nothing and the same signed message works once the cause is gone. A failure
 after the nonce is spent costs the client a new nonce, never a second use of
 the old one. The cap is checked again under the organization's row lock
 (apikey_create), which is what holds under concurrency. A returning wallet's
-sign-in costs 8 queries (tests/wallet/test_sign_in_queries.py).
+sign-in costs 8 queries (tests/wallet/test_signin.py).
 """
 
 from __future__ import annotations

@@ -4,18 +4,11 @@ import re
 
 import pytest
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, Organization
 from billing import services
 from billing.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator(client):
-    op = User.objects.create_superuser(username="op", password="pw-op-long")
-    client.force_login(op)
-    return op
 
 
 def text(response) -> str:

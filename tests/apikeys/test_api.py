@@ -50,6 +50,17 @@ def post(client, path, body=None):
     return client.post(path, body, format="json", headers={"X-CSRFToken": CSRF})
 
 
+def keys_state():
+    """Every key's secrets and revocation, and the audit trail's length: what a
+    refused request must leave as it was."""
+    rows = APIKey.objects.order_by("id").values_list(
+        "id", "digest", "previous_digest", "revoked_at", "name", "permissions"
+    )
+    # A key's first use from an address is audited whatever the answer: not a change.
+    events = APIKeyEvent.objects.exclude(action=EventAction.NEW_ADDRESS).count()
+    return list(rows), events
+
+
 def test_create_with_session(session, org, user):
     r = post(
         session,
@@ -164,17 +175,28 @@ def test_expiry_bounds(session):
     r = post(session, "/api/v1/api-keys", {"name": "long", "expiresAt": in_365})
     assert r.status_code == 201
     in_366 = (timezone.now() + timedelta(days=366)).isoformat()
+    before = keys_state()
     assert post(session, "/api/v1/api-keys", {"name": "x", "expiresAt": in_366}).status_code == 400
+    assert keys_state() == before
 
 
-def test_key_limit(session, org, settings):
-    settings.API_KEY_MAX_ACTIVE = 25
+def test_the_default_cap_is_25_active_keys(session, org):
+    # No settings override: the default itself is under test.
     for i in range(25):
         apikey_create(organization=org, name=f"k{i}")
+    before = keys_state()
     r = post(session, "/api/v1/api-keys", {"name": "one too many"})
-    assert r.status_code == 409
-    assert r.json()["error"]["code"] == "KEY_LIMIT_REACHED"
-    assert APIKey.objects.count() == 25
+    assert (r.status_code, r.json()) == (
+        409,
+        {
+            "error": {
+                "code": "KEY_LIMIT_REACHED",
+                "message": "At most 25 active API keys per organization; revoke one first.",
+                "details": {"limit": 25},
+            }
+        },
+    )
+    assert keys_state() == before
 
 
 def test_key_with_keys_permission_manages_keys(org):
@@ -195,14 +217,18 @@ def test_key_with_keys_permission_manages_keys(org):
 def test_a_key_cannot_mint_a_stronger_key(org):
     _, chat_keys = apikey_create(organization=org, name="m", permissions=["keys", "chat"])
     client = with_key(chat_keys)
+    before = keys_state()
     assert client.post("/api/v1/api-keys", {"name": "all"}, format="json").status_code == 403
     r = client.post("/api/v1/api-keys", {"name": "b", "permissions": ["billing"]}, format="json")
     assert r.status_code == 403
+    assert keys_state() == before
     r = client.post("/api/v1/api-keys", {"name": "c", "permissions": ["chat:read"]}, format="json")
     assert r.status_code == 201
     _, sandbox = apikey_create(organization=org, name="t", environment="test")
+    before = keys_state()
     r = with_key(sandbox).post("/api/v1/api-keys", {"name": "live one"}, format="json")
     assert r.status_code == 403
+    assert keys_state() == before
     r = with_key(sandbox).post(
         "/api/v1/api-keys", {"name": "test one", "environment": "test"}, format="json"
     )
@@ -214,11 +240,16 @@ def test_key_without_keys_permission(org):
     other, _ = apikey_create(organization=org, name="other")
     client = with_key(own_full)
     forbidden = {"error": {"code": "FORBIDDEN", "message": "Insufficient permissions"}}
+    before = keys_state()
     r = client.get("/api/v1/api-keys")
     assert (r.status_code, r.json()) == (403, forbidden)
-    assert client.post("/api/v1/api-keys", {"name": "x"}, format="json").status_code == 403
-    assert client.delete(f"/api/v1/api-keys/{other.id}").status_code == 403
-    assert client.post(f"/api/v1/api-keys/{own.id}/regenerate").status_code == 403
+    r = client.post("/api/v1/api-keys", {"name": "x"}, format="json")
+    assert (r.status_code, r.json()) == (403, forbidden)
+    r = client.delete(f"/api/v1/api-keys/{other.id}")
+    assert (r.status_code, r.json()) == (403, forbidden)
+    r = client.post(f"/api/v1/api-keys/{own.id}/regenerate")
+    assert (r.status_code, r.json()) == (403, forbidden)
+    assert keys_state() == before  # no key made, none revoked, no secret replaced
     # ...but it may revoke itself, and is then gone.
     r = client.delete(f"/api/v1/api-keys/{own.id}")
     assert r.status_code == 200

@@ -5,10 +5,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from apikeys.models import APIKey
+from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_create
+from tests.envelope import error_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def changes() -> int:
+    """Audit events other than a key's first use from an address (recorded whatever
+    the answer): every change to a key writes one."""
+    return APIKeyEvent.objects.exclude(action=EventAction.NEW_ADDRESS).count()
+
 
 json_values = st.recursive(
     st.none()
@@ -45,12 +53,12 @@ def test_create_never_500(org, body):
     _, full = apikey_create(organization=org, name="manager", permissions=["keys"])
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=full)
-    before = APIKey.objects.count()
+    before = (APIKey.objects.count(), changes())
     r = client.post("/api/v1/api-keys", body, format="json")
     assert r.status_code in {201, 400, 403}, r.content
     if r.status_code != 201:
-        assert set(r.json()["error"]) <= {"code", "message", "details"}
-        assert APIKey.objects.count() == before
+        error_of(r)
+        assert (APIKey.objects.count(), changes()) == before
     APIKey.objects.filter(organization=org).update(revoked_at="2000-01-01T00:00:00Z")
 
 
@@ -62,6 +70,17 @@ def test_regenerate_never_500(org, body):
     key, full = apikey_create(organization=org, name="self", permissions=["keys"])
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=full)
+    before = (APIKey.objects.count(), changes())
     r = client.post(f"/api/v1/api-keys/{key.id}/regenerate", body, format="json")
     assert r.status_code in {200, 400}, r.content
+    if r.status_code == 400:
+        error_of(r)
+        assert (APIKey.objects.count(), changes()) == before
+        refused = APIKey.objects.get(pk=key.pk)
+        assert (refused.digest, refused.previous_digest, refused.revoked_at) == (
+            key.digest,
+            None,
+            None,
+        )
+        assert client.get("/api/v1/api-keys").status_code == 200  # the old secret still works
     APIKey.objects.filter(organization=org).update(revoked_at="2000-01-01T00:00:00Z")

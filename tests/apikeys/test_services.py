@@ -182,13 +182,25 @@ def test_regenerate_grace_ends(make_key):
 
 
 def test_regenerate_refuses_bad_grace_and_revoked(make_key):
-    key, _ = make_key()
+    key, full = make_key()
+
+    def state():
+        row = APIKey.objects.get(pk=key.pk)
+        events = list(APIKeyEvent.objects.filter(key=key).values_list("action", flat=True))
+        return row.digest, row.previous_digest, row.regenerated_at, row.revoked_at, events
+
+    before = state()
     for bad in (-1, 86401, "60", True):
         with pytest.raises(ValidationFailed):
             apikey_regenerate(key=key, grace_period_seconds=bad)
+    assert state() == before
+    assert apikey_verify(full).valid  # the secret was not replaced
     apikey_revoke(key=key)
+    revoked = state()
     with pytest.raises(Conflict):
         apikey_regenerate(key=key)
+    assert state() == revoked
+    assert APIKey.objects.count() == 1
 
 
 def test_revoke_is_idempotent_and_audited_once(make_key, user):
@@ -255,7 +267,7 @@ def test_failure_limit_locks_out_lookups_but_not_cached_valid_keys(
     assert not apikey_verify(keyformat.generate(), failures_from="10.9.9.8").locked_out
 
 
-def test_full_key_hint_never_in_str(make_key):
+def test_full_key_never_in_str_or_repr(make_key):
     key, full = make_key()
     assert full not in str(key) and full not in repr(key)
 

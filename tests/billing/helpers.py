@@ -1,9 +1,3 @@
-"""Helpers shared by the billing tests."""
+"""Kept so that older imports still work: the helpers live in tests/helpers.py."""
 
-from apikeys import keycache, keyformat
-from tests.helpers import fresh_window  # noqa: F401  (re-exported)
-
-
-def key_bucket(full_key: str) -> str:
-    """The rate bucket of a key (what KeyInfo.rate_bucket names)."""
-    return keycache.rate_bucket(keyformat.digest(full_key))
+from tests.helpers import fresh_window, key_bucket  # noqa: F401  (re-exported)

@@ -1,16 +1,10 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from billing import services
 from billing.models import EntryKind, LedgerEntry
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_python
 
 
 @pytest.mark.django_db
@@ -85,13 +79,8 @@ def test_grant_credits_bad_input_changes_nothing(org, args, message):
 
 
 def test_commands_exit_non_zero_from_the_shell(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DEBUG="1", SQLITE_PATH=str(tmp_path / "cmd.sqlite3"))
-
     def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-        )
+        return run_python("manage.py", *args, DEBUG="1", SQLITE_PATH=str(tmp_path / "cmd.sqlite3"))
 
     assert manage("migrate", "-v0").returncode == 0
     bad = manage("grant_credits", "--org", "ghost", "--usd", "1", "--reason", "x")

@@ -20,8 +20,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from billing.services import balance_micros
-from tests.billing.helpers import fresh_window, key_bucket
-from tests.helpers import in_parallel
+from tests.helpers import fresh_window, in_parallel, key_bucket
 
 pytestmark = [
     pytest.mark.concurrency,

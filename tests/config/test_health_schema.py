@@ -1,13 +1,7 @@
 import pytest
 from django.test import override_settings
 
-CLOSED_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-    }
-}
+from tests.helpers import CLOSED_PORT_REDIS
 
 
 @pytest.mark.django_db
@@ -20,7 +14,7 @@ def test_healthz_ok(client):
 
 @pytest.mark.django_db
 def test_healthz_names_the_cache_when_it_is_down(client):
-    with override_settings(CACHES=CLOSED_REDIS):
+    with override_settings(CACHES=CLOSED_PORT_REDIS):
         r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json() == {

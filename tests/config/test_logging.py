@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_python
 
 # A development process (DEBUG on, where Django adds a console handler of its own)
 # answering one request that django.request logs: a 404.
@@ -22,10 +17,8 @@ Client().get("/no-such-page", HTTP_X_REQUEST_ID="req-12345678")
 
 
 def test_a_warning_is_printed_once_with_its_request_id():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="INFO")
-    run = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True
+    run = run_python(
+        "-c", PROBE, DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="INFO"
     )
     assert run.returncode == 0, run.stderr
     lines = run.stderr.splitlines()

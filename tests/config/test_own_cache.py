@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
 
+from tests.helpers import run_python
 from tests.own_cache import TEST_CACHE_PREFIX, own_keys
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.concurrency  # needs the Redis of REDIS_URL; runs in the services pass
@@ -25,24 +21,11 @@ def test_a_test_run_leaves_keys_outside_its_prefix_alone(tmp_path):
     for key, value in outside.items():
         client.set(key, value, ex=300)
     probe_out = tmp_path / "prefix"
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # SQLite, not our test db
-    env["PROBE_OUT"] = str(probe_out)
     try:
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "tests/config/cache_probe.py",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        run = run_python(  # SQLite, not our test db; the Redis of REDIS_URL
+            *("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/config/cache_probe.py"),
+            drop=("DATABASE_URL",),
+            PROBE_OUT=str(probe_out),
         )
         assert run.returncode == 0, run.stdout + run.stderr
         child_prefix = probe_out.read_text()

@@ -1,12 +1,9 @@
 """Settings come from the environment; each case imports them in a fresh process."""
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_python
 
 PROBE = """
 import json, django
@@ -25,11 +22,11 @@ print(json.dumps({
 
 
 def run(code: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return run_python(
+        "-c",
+        code,
+        drop=(
             "DATABASE_URL",
             "REDIS_URL",
             "DEBUG",
@@ -37,12 +34,8 @@ def run(code: str, **env: str) -> subprocess.CompletedProcess:
             "APP_URL",
             "ANONYMOUS_RATE",
             "AUTH_FAILURE_RATE",
-        }
-    }
-    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+        ),
+        **env,
     )
 
 
@@ -98,13 +91,7 @@ def test_bad_boolean_stops_start_up():
 
 
 def test_refuses_development_secret_key_with_debug_off():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
-        capture_output=True,
-        text=True,
-    )
+    result = run_python("manage.py", "check", drop=("DEBUG", "SECRET_KEY"))
     assert result.returncode == 1
     assert "gatehouse.E001" in result.stderr
 

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import fresh_window
+from tests.helpers import fresh_window, rate_limited
 from tests.wallet.helpers import new_wallet, sign, siwe_text
 
 pytestmark = pytest.mark.django_db
 
 
+THREE_PER_MINUTE = (
+    "Rate limit exceeded: 3 requests per 60 s from this address. "
+    "Expected available in {wait} {seconds}."
+)
+
+
 def _limited(response) -> None:
-    assert response.status_code == 429
-    wait = int(response["Retry-After"])
-    assert 0 < wait <= 60
-    assert response.json() == {
-        "error": {
-            "code": "RATE_LIMITED",
-            "message": "Rate limit exceeded: 3 requests per 60 s from this address. "
-            f"Expected available in {wait} second{'s' if wait != 1 else ''}.",
-        }
-    }
-    assert response["X-RateLimit-Limit"] == "3"
-    assert response["X-RateLimit-Remaining"] == "0"
+    rate_limited(response, message=THREE_PER_MINUTE, limit=3)
 
 
 def test_nonce_route_is_limited_per_address(api, settings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 
@@ -13,45 +12,27 @@ from django.core.cache import cache
 from django.test import override_settings
 from eth_keys.constants import SECPK1_N
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.test import APIRequestFactory
-from rest_framework.views import APIView
 
 from accounts.models import Membership, Organization
 from accounts.principal import AuthMethod
 from billing.services import balance_micros
-from tests.helpers import cache_ttl, failure_window
+from tests.helpers import cache_ttl, failure_window, rate_limited
 from tests.own_cache import clear_own_keys
-from tests.wallet.helpers import new_wallet, sign, wallet_headers
+from tests.wallet.helpers import (
+    WHOAMI_PATH,
+    WhoAmI,
+    call,
+    factory,
+    new_wallet,
+    sign,
+    wallet_headers,
+)
 from wallet.accounts import wallet_account_get_or_create
 from wallet.authentication import WalletSignatureAuthentication, signed_message
 from wallet.principals import principal_cache_key
 
-PATH = "/api/v1/whoami"
-
-
-class WhoAmI(APIView):
-    authentication_classes = [WalletSignatureAuthentication]
-    permission_classes = [IsAuthenticated]
-
-    def get(self, request):
-        p = request.auth
-        return Response(
-            {
-                "method": p.method,
-                "organizationId": str(p.organization_id),
-                "userId": str(p.user_id),
-                "rateLimit": p.rate_limit,
-                "environment": p.environment,
-                "permissions": sorted(p.permissions),
-                "walletAddress": p.wallet_address,
-                "keyId": p.key_id,
-            }
-        )
-
-    post = get
-    delete = get
+PATH = WHOAMI_PATH
 
 
 class AlwaysAlice(BaseAuthentication):
@@ -66,26 +47,11 @@ class WhoAmIWithFallback(WhoAmI):
     authentication_classes = [WalletSignatureAuthentication, AlwaysAlice]
 
 
-factory = APIRequestFactory()
-
-
-def call(method="GET", path=PATH, headers=None, view=WhoAmI):
-    request = getattr(factory, method.lower())(path, headers=headers or {})
-    response = view.as_view()(request)
-    response.render()
-    return response.status_code, json.loads(response.content)
-
-
 def error(code, message, details=None):
     body = {"code": code, "message": message}
     if details:
         body["details"] = details
     return {"error": body}
-
-
-@pytest.fixture
-def wallet():
-    return new_wallet()
 
 
 @pytest.mark.django_db
@@ -311,12 +277,9 @@ class TestRefusals:
         forged = wallet_headers(new_wallet(), address=wallet.address)
         failure_window()
         assert [call(headers=forged)[0] for _ in range(3)] == [401, 401, 401]
-        request = factory.get(PATH, headers=forged)
-        response = WhoAmI.as_view()(request)
+        response = WhoAmI.as_view()(factory.get(PATH, headers=forged))
         response.render()
-        assert response.status_code == 429
-        assert json.loads(response.content)["error"]["code"] == "RATE_LIMITED"
-        assert 1 <= int(response["Retry-After"]) <= 60
+        rate_limited(response)
         assert call(headers=wallet_headers(wallet))[0] == 200
 
     def test_401_names_the_scheme(self, wallet):

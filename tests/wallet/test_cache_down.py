@@ -7,33 +7,8 @@ from django.test import override_settings
 
 from accounts.models import User
 from apikeys.models import APIKey
-from tests.wallet.helpers import new_wallet, sign, siwe_text, wallet_headers
-from tests.wallet.test_authentication import call
-
-CLOSED_PORT_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "KEY_PREFIX": "gh",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-        },
-    }
-}
-UNAVAILABLE = {
-    "error": {
-        "code": "SERVICE_UNAVAILABLE",
-        "message": "Authentication is temporarily unavailable; try again shortly.",
-    }
-}
-
-
-@pytest.fixture
-def redis_down():
-    with override_settings(CACHES=CLOSED_PORT_REDIS):
-        yield
+from tests.helpers import CLOSED_PORT_REDIS
+from tests.wallet.helpers import UNAVAILABLE, call, new_wallet, sign, siwe_text, wallet_headers
 
 
 @pytest.mark.django_db

@@ -82,64 +82,68 @@ REFUSED = {
 }
 
 
-class TestSameChecksAsThePackage:
-    @pytest.mark.parametrize(("field", "value"), CASES)
-    def test_accepts_and_refuses_what_siwe_does(self, field, value):
-        expected = accepts(siwe.SiweMessage, **{field: value})
-        assert accepts(SiweMessage, **{field: value}) is expected
-        assert accepts(SiweMessage, **{field: value}) is expected  # remembered or not
-
-    @pytest.mark.parametrize(("field", "value"), sorted(REFUSED))
-    def test_known_bad_values_are_refused(self, field, value):
-        value = list(value) if isinstance(value, tuple) else value
-        assert not accepts(siwe.SiweMessage, **{field: value})
-        assert not accepts(SiweMessage, **{field: value})
-
-    def test_a_valid_message_is_the_same_model(self):
-        text = siwe_text(WALLET, nonce="abcdefgh1234", not_before=dt.datetime.now(dt.UTC))
-        ours = SiweMessage.from_message(text, abnf=False)
-        theirs = siwe.SiweMessage.from_message(text, abnf=False)
-        assert ours.model_dump() == theirs.model_dump()
-        assert ours.prepare_message() == theirs.prepare_message() == text
-        for name in ("issued_at", "expiration_time", "not_before"):
-            assert getattr(ours, name)._datetime == getattr(theirs, name)._datetime
-
-    def test_the_signature_check_is_the_packages(self):
-        text = siwe_text(WALLET, nonce="abcdefgh1234")
-        parsed = SiweMessage.from_message(text, abnf=False)
-        parsed.verify(sign(WALLET, text))
-        with pytest.raises(siwe.InvalidSignature):
-            parsed.verify(sign(new_wallet(), text))
+@pytest.mark.parametrize(("field", "value"), CASES)
+def test_accepts_and_refuses_what_siwe_does(field, value):
+    expected = accepts(siwe.SiweMessage, **{field: value})
+    assert accepts(SiweMessage, **{field: value}) is expected
+    assert accepts(SiweMessage, **{field: value}) is expected  # remembered or not
 
 
-class TestOnce:
-    def test_a_uri_and_statement_that_passed_are_not_parsed_again(self):
-        uri_checked.cache_clear()
-        rule_checked.cache_clear()
-        SiweMessage(**fields())
-        SiweMessage(**fields())
-        assert uri_checked.cache_info().misses == 1
-        assert uri_checked.cache_info().hits == 1
-        assert rule_checked.cache_info().misses == 1  # the statement
-        assert rule_checked.cache_info().hits == 1
+@pytest.mark.parametrize(("field", "value"), sorted(REFUSED))
+def test_known_bad_values_are_refused(field, value):
+    value = list(value) if isinstance(value, tuple) else value
+    assert not accepts(siwe.SiweMessage, **{field: value})
+    assert not accepts(SiweMessage, **{field: value})
 
-    def test_a_refused_value_is_not_remembered(self):
-        uri_checked.cache_clear()
-        for _ in range(2):
-            with pytest.raises(ValidationError):
-                SiweMessage(**fields(uri="http://127.0.0.1:8000/%zz"))
-        assert uri_checked.cache_info().currsize == 0
-        assert uri_checked.cache_info().misses == 2
 
-    def test_a_timestamp_is_parsed_once_and_keeps_its_datetime(self):
-        stamp = Timestamp("2026-01-02T03:04:05.678Z")
-        assert stamp == "2026-01-02T03:04:05.678Z"
-        assert stamp._datetime is stamp._datetime
-        assert stamp._datetime == dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
+def test_a_valid_message_is_the_same_model():
+    text = siwe_text(WALLET, nonce="abcdefgh1234", not_before=dt.datetime.now(dt.UTC))
+    ours = SiweMessage.from_message(text, abnf=False)
+    theirs = siwe.SiweMessage.from_message(text, abnf=False)
+    assert ours.model_dump() == theirs.model_dump()
+    assert ours.prepare_message() == theirs.prepare_message() == text
+    for name in ("issued_at", "expiration_time", "not_before"):
+        assert getattr(ours, name)._datetime == getattr(theirs, name)._datetime
 
-    def test_a_bad_timestamp_is_refused(self):
-        with pytest.raises(ValueError):
-            Timestamp("2026-01-02T03:04:05x5Z")
+
+def test_the_signature_check_is_the_packages():
+    text = siwe_text(WALLET, nonce="abcdefgh1234")
+    parsed = SiweMessage.from_message(text, abnf=False)
+    parsed.verify(sign(WALLET, text))
+    with pytest.raises(siwe.InvalidSignature):
+        parsed.verify(sign(new_wallet(), text))
+
+
+def test_a_uri_and_statement_that_passed_are_not_parsed_again():
+    uri_checked.cache_clear()
+    rule_checked.cache_clear()
+    SiweMessage(**fields())
+    SiweMessage(**fields())
+    assert uri_checked.cache_info().misses == 1
+    assert uri_checked.cache_info().hits == 1
+    assert rule_checked.cache_info().misses == 1  # the statement
+    assert rule_checked.cache_info().hits == 1
+
+
+def test_a_refused_value_is_not_remembered():
+    uri_checked.cache_clear()
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            SiweMessage(**fields(uri="http://127.0.0.1:8000/%zz"))
+    assert uri_checked.cache_info().currsize == 0
+    assert uri_checked.cache_info().misses == 2
+
+
+def test_a_timestamp_is_parsed_once_and_keeps_its_datetime():
+    stamp = Timestamp("2026-01-02T03:04:05.678Z")
+    assert stamp == "2026-01-02T03:04:05.678Z"
+    assert stamp._datetime is stamp._datetime
+    assert stamp._datetime == dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
+
+
+def test_a_bad_timestamp_is_refused():
+    with pytest.raises(ValueError):
+        Timestamp("2026-01-02T03:04:05x5Z")
 
 
 def reason_of(text: str) -> str:
@@ -148,50 +152,60 @@ def reason_of(text: str) -> str:
     return info.value.reason
 
 
+# The fields compared with our configuration come first; the grammar still
+# checks every field of a message that gets past them.
+
+
 @pytest.mark.django_db
-class TestVerifyOrder:
-    """The fields compared with our configuration come first; the grammar still
-    checks every field of a message that gets past them."""
+def test_another_chain_is_refused_before_the_grammar():
+    text = siwe_text(WALLET, nonce=nonce_issue(), chain_id=5, statement="Sign in")
+    text = text.replace("Sign in", 'Sign "in"')
+    assert reason_of(text) == "SIWE chain id 5 is not allowed"
 
-    def test_another_chain_is_refused_before_the_grammar(self):
-        text = siwe_text(WALLET, nonce=nonce_issue(), chain_id=5, statement="Sign in")
-        text = text.replace("Sign in", 'Sign "in"')
-        assert reason_of(text) == "SIWE chain id 5 is not allowed"
 
-    def test_another_origin_is_refused_before_the_grammar(self):
-        text = siwe_text(WALLET, nonce=nonce_issue(), uri="http://evil.example/x")
-        text = text.replace("http://evil.example/x", "http://evil.example/%zz")
-        assert reason_of(text).startswith("SIWE uri 'http://evil.example/%zz' is not on")
+@pytest.mark.django_db
+def test_another_origin_is_refused_before_the_grammar():
+    text = siwe_text(WALLET, nonce=nonce_issue(), uri="http://evil.example/x")
+    text = text.replace("http://evil.example/x", "http://evil.example/%zz")
+    assert reason_of(text).startswith("SIWE uri 'http://evil.example/%zz' is not on")
 
-    @pytest.mark.parametrize(
-        ("good", "bad"),
-        [
-            ("Sign in to Gatehouse.", 'Sign in to "Gatehouse".'),
-            (f"{settings.APP_ORIGIN}/login", f"{settings.APP_ORIGIN}/%zz"),
-            (f"{settings.APP_ORIGIN}/login", f"{settings.APP_ORIGIN}/a`b"),
-        ],
-    )
-    def test_the_grammar_still_refuses_a_field_on_our_origin(self, good, bad):
-        uri = good if good.startswith("http") else None
-        text = siwe_text(WALLET, nonce=nonce_issue(), uri=uri).replace(good, bad)
-        assert bad in text
-        for _ in range(2):  # also once the good values are remembered
-            assert reason_of(text).startswith("SIWE message does not parse")
 
-    def test_the_grammar_still_refuses_a_bad_timestamp(self):
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        ("Sign in to Gatehouse.", 'Sign in to "Gatehouse".'),
+        (f"{settings.APP_ORIGIN}/login", f"{settings.APP_ORIGIN}/%zz"),
+        (f"{settings.APP_ORIGIN}/login", f"{settings.APP_ORIGIN}/a`b"),
+    ],
+)
+def test_the_grammar_still_refuses_a_field_on_our_origin(good, bad):
+    uri = good if good.startswith("http") else None
+    text = siwe_text(WALLET, nonce=nonce_issue(), uri=uri).replace(good, bad)
+    assert bad in text
+    for _ in range(2):  # also once the good values are remembered
+        assert reason_of(text).startswith("SIWE message does not parse")
+
+
+@pytest.mark.django_db
+def test_the_grammar_still_refuses_a_bad_timestamp():
+    text = siwe_text(WALLET, nonce=nonce_issue())
+    issued = text.split("Issued At: ")[1].split("\n")[0]
+    text = text.replace(issued, issued.replace(".", "x", 1))
+    assert reason_of(text).startswith("SIWE message does not parse")
+
+
+@pytest.mark.django_db
+def test_the_grammar_still_refuses_a_bad_request_id():
+    # Request ID follows the times; the parser's pattern lets "%zz" through.
+    text = siwe_text(WALLET, nonce=nonce_issue()) + "\nRequest ID: %zz"
+    assert reason_of(text).startswith("SIWE message does not parse")
+
+
+@pytest.mark.django_db
+def test_a_valid_message_still_verifies_twice_over():
+    for _ in range(2):
         text = siwe_text(WALLET, nonce=nonce_issue())
-        issued = text.split("Issued At: ")[1].split("\n")[0]
-        text = text.replace(issued, issued.replace(".", "x", 1))
-        assert reason_of(text).startswith("SIWE message does not parse")
-
-    def test_the_grammar_still_refuses_a_bad_request_id(self):
-        # Request ID follows the times; the parser's pattern lets "%zz" through.
-        text = siwe_text(WALLET, nonce=nonce_issue()) + "\nRequest ID: %zz"
-        assert reason_of(text).startswith("SIWE message does not parse")
-
-    def test_a_valid_message_still_verifies_twice_over(self):
-        for _ in range(2):
-            text = siwe_text(WALLET, nonce=nonce_issue())
-            verified = siwe_verify(message=text, signature=sign(WALLET, text))
-            assert verified.address == WALLET.address
-            assert verified.expiration_time is not None
+        verified = siwe_verify(message=text, signature=sign(WALLET, text))
+        assert verified.address == WALLET.address
+        assert verified.expiration_time is not None

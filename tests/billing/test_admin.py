@@ -1,17 +1,9 @@
 import pytest
 
-from accounts.models import User
 from billing import services
 from billing.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator(client):
-    op = User.objects.create_superuser(username="op", password="pw-op-long")
-    client.force_login(op)
-    return op
 
 
 def test_admin_pages_load(client, operator, org):
