@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 
 from accounts.principal import AuthMethod, Principal
-from billing import ratelimit
+from config import ratelimit
 
 RECORD_VERSION = 1
 RATE_PERIOD = 60  # per-key limits are per minute

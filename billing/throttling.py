@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.principal import Principal
-from billing import ratelimit
+from config import ratelimit
 from config.net import client_ip
 
 

@@ -67,18 +67,14 @@ class ApiErrorMiddleware:
         # Imported here: LOGGING loads this module (RequestIdLogFilter) before the app
         # registry is ready, and config.errors pulls in DRF, which imports the
         # authentication classes, which import models.
-        from config.errors import django_request_error, error_response
+        from config.errors import INTERNAL_ERROR_MESSAGE, django_request_error, error_response
 
         refusal = django_request_error(exception)
         if refusal is not None:  # a 404, 403, 400 or 413 that Django raised, not a bug
             status, code, message = refusal
             return error_response(status, code, message)
         logger.exception("Unhandled error in %s %s", request.method, request.path)
-        return error_response(
-            500,
-            "INTERNAL_ERROR",
-            "Internal server error. Quote the X-Request-ID header when reporting it.",
-        )
+        return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
 
 
 class ServerTokenMiddleware:
@@ -103,8 +99,8 @@ class ServerTokenMiddleware:
             return self.get_response(request)
         # Imported here: the auth helpers import models, which the settings-time
         # import of this module must not.
-        from accounts.authentication import auth_failed, log_unauthorized
-        from billing import ratelimit
+        from config import ratelimit
+        from config.authlog import auth_failed, log_unauthorized
         from config.errors import error_response
         from config.net import client_ip
 

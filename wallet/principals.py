@@ -15,9 +15,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 
-from accounts.principal import AuthMethod, Principal
-from accounts.services import wallet_account_get_or_create
-from wallet import shared_cache
+from accounts.principal import AuthMethod, Environment, Principal
+from config import cache as shared_cache
+from wallet.accounts import wallet_account_get_or_create
 
 _VERSION = 1  # bump when the cached tuple's shape changes
 
@@ -97,7 +97,7 @@ def _principal(address: str, user_id: uuid.UUID, org_id: uuid.UUID, rate_limit: 
         organization_id=org_id,
         user_id=user_id,
         rate_limit=rate_limit,
-        environment="live",
+        environment=Environment.LIVE,
         permissions=frozenset(),
         wallet_address=address,
     )

@@ -11,8 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.wallet_address import checksum_address
-from apikeys.serializers import StrictCharField, StrictDateTimeField, StrictSerializer
 from config.errors import ValidationFailed
+from config.fields import StrictCharField, StrictDateTimeField, StrictSerializer
 from wallet.signatures import parse_signature
 from wallet.siwe_verify import MAX_MESSAGE_CHARS, check_message_text
 

@@ -2,8 +2,9 @@ import pytest
 from django.contrib.admin.sites import site
 
 from accounts.models import User
+from apikeys.check import KeyCode, apikey_verify
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.services import KeyCode, apikey_create, apikey_verify
+from apikeys.services import apikey_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

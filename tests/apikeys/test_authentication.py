@@ -233,7 +233,7 @@ def test_has_permission(api, make_key):
 
 
 def test_has_permission_rejects_unknown_names():
-    from apikeys.permissions import HasPermission
+    from accounts.permissions import HasPermission
 
     with pytest.raises(ValueError):
         HasPermission("chat:delete")

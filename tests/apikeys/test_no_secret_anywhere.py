@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from apikeys import keyformat
 from apikeys.services import apikey_create, apikey_regenerate, apikey_revoke
-from billing import ratelimit
+from config import ratelimit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

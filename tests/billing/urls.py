@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apikeys.permissions import HasPermission
+from accounts.permissions import HasPermission
 from billing.metering import Metered
 from billing.throttling import AnonymousRateThrottle, SiweNonceThrottle, SiweVerifyThrottle
 from config.errors import ServiceUnavailable

@@ -11,6 +11,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from wallet.authentication import signed_message
+from wallet.nonces import nonce_claim
+from wallet.siwe_verify import SiweFailed, VerifiedSiwe, siwe_check
 
 
 def new_wallet():
@@ -85,3 +87,12 @@ def wallet_headers(
         "X-Timestamp": ts,
         "X-Wallet-Signature": sign(account, text),
     }
+
+
+def siwe_verify(*, message, signature, headless=False, **kwargs) -> VerifiedSiwe:
+    """The message check, then the nonce's one use: the first and fourth steps of
+    every sign-in (wallet.signin), without an account."""
+    verified = siwe_check(message=message, signature=signature, headless=headless, **kwargs)
+    if not nonce_claim(verified.nonce, allow_client_nonce=headless):
+        raise SiweFailed("SIWE nonce unknown, expired or already used")
+    return verified

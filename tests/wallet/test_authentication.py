@@ -19,10 +19,10 @@ from rest_framework.views import APIView
 
 from accounts.models import Membership, Organization
 from accounts.principal import AuthMethod
-from accounts.services import wallet_account_get_or_create
 from billing.services import balance_micros
 from tests.helpers import failure_window
 from tests.wallet.helpers import new_wallet, sign, wallet_headers
+from wallet.accounts import wallet_account_get_or_create
 from wallet.authentication import WalletSignatureAuthentication, signed_message
 from wallet.principals import principal_cache_key
 

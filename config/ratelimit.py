@@ -28,9 +28,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django_redis.cache import RedisCache
+from django.core.cache import cache
 
+from config.cache import redis_client
 from config.errors import ServiceUnavailable
 
 logger = logging.getLogger("gatehouse.ratelimit")
@@ -91,14 +91,6 @@ def state_from_count(count: int, limit: int, window: int) -> RateState:
     return RateState(
         limit=limit, remaining=max(0, limit - count), reset=window, allowed=count <= limit
     )
-
-
-def redis_client(backend: Any = None) -> Any | None:
-    """The raw Redis client behind the default cache (django-redis), else None."""
-    backend = caches["default"] if backend is None else backend
-    if not isinstance(backend, RedisCache):
-        return None
-    return backend.client.get_client(write=True)
 
 
 def _fail_open(limit: int, window: int) -> RateState:

@@ -16,16 +16,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
-from billing import ratelimit
 from config.errors import ServiceUnavailable
 
 logger = logging.getLogger("gatehouse.wallet")
 
 _CACHE_ERRORS = (RedisError, ConnectionInterrupted, OSError)
+
+
+def redis_client(backend: Any = None) -> Any | None:
+    """The raw Redis client behind the default cache (django-redis), else None."""
+    backend = caches["default"] if backend is None else backend
+    if not isinstance(backend, RedisCache):
+        return None
+    return backend.client.get_client(write=True)
 
 
 def _unavailable(operation: str, exc: Exception) -> ServiceUnavailable:
@@ -46,7 +54,7 @@ def add_and_get(key: str, value: Any, timeout: int, other: str) -> tuple[bool, A
     SET NX EX and GET), two calls elsewhere. The signed-request hot path: the
     replay marker and the wallet's cached principal."""
     try:
-        client = ratelimit.redis_client()
+        client = redis_client()
         if client is None:
             return cache.add(key, value, timeout=timeout) is True, cache.get(other)
         pipe = client.pipeline(transaction=False)
