@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 
+from accounts.models import Role
 from accounts.principal import AuthMethod, Environment, Principal
 from config import cache as shared_cache
 from wallet.accounts import wallet_account_get_or_create
@@ -100,4 +101,5 @@ def _principal(address: str, user_id: uuid.UUID, org_id: uuid.UUID, rate_limit: 
         environment=Environment.LIVE,
         permissions=frozenset(),
         wallet_address=address,
+        role=Role.OWNER,
     )

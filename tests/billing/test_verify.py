@@ -277,7 +277,9 @@ def test_the_caller_must_authenticate(api, make_key):
     # The key in the body is not a credential for the call itself.
 
 
-def test_a_key_with_every_permission_may_verify_itself(verify, make_key):
+def test_a_key_with_every_permission_may_not_verify(verify, make_key):
+    """`verify` is not part of "empty = every permission" (issue 9 item 6)."""
     _, full = make_key()
     r = verify({"key": full}, caller=full)
-    assert r.json()["code"] == "VALID"
+    assert r.status_code == 403
+    assert r.json()["error"] == {"code": "FORBIDDEN", "message": "Insufficient permissions"}

@@ -162,7 +162,7 @@ def test_restricted_key_cannot_create_an_unrestricted_key(make_key):
     _, caller = make_key(permissions=[], allowed_ips=["127.0.0.0/8"])
     count = APIKey.objects.count()
 
-    for allowed in ([], ["10.0.0.0/8"], ["0.0.0.0/0"], ["127.0.0.0/7"]):
+    for allowed in ([], ["10.0.0.0/8"], ["0.0.0.0/0"], ["126.0.0.0/7"]):
         r = send(as_key(caller), "POST", KEYS, {"name": "wide", "allowedIps": allowed})
         assert error(r) == (403, "FORBIDDEN"), allowed
     assert APIKey.objects.count() == count
