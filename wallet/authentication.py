@@ -97,7 +97,7 @@ class WalletSignatureAuthentication(BaseAuthentication):
         method: str,
         path: str,
     ):
-        address = checksum_address(address_header, field=ADDRESS_HEADER)
+        address = checksum_address(address_header, field=ADDRESS_HEADER, any_case=True)
         signature = parse_signature(signature_header, field=SIGNATURE_HEADER)
         timestamp_text, timestamp_ms = _parse_timestamp(timestamp_header)
 

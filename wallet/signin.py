@@ -131,5 +131,5 @@ def _refuse_inactive(found: WalletAccountFound) -> None:
 
 def _spend_nonce(verified: VerifiedSiwe, *, headless: bool) -> None:
     """The nonce's one use (a headless message may carry the client's own nonce)."""
-    if not nonce_claim(verified.nonce, allow_client_nonce=headless):
+    if not nonce_claim(verified.nonce, allow_client_nonce=headless, address=verified.address):
         raise SiweFailed("SIWE nonce unknown, expired or already used")
