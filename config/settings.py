@@ -297,6 +297,13 @@ if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
 ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
 if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", ANONYMOUS_RATE):
     raise ImproperlyConfigured(f"ANONYMOUS_RATE must look like 30/m, got {ANONYMOUS_RATE!r}")
+# New accounts per client address, by any path (SIWE, headless key creation, a
+# wallet's first signed request): each comes with free credits (SPEC §3).
+SIGNUP_RATE = env_str("SIGNUP_RATE", "10/h")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", SIGNUP_RATE):
+    raise ImproperlyConfigured(f"SIGNUP_RATE must look like 10/h, got {SIGNUP_RATE!r}")
+# A valid key seen in a URL is revoked at once: every proxy logs URLs (SPEC §2).
+API_KEY_REVOKE_EXPOSED = env_bool("API_KEY_REVOKE_EXPOSED", True)
 # Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
 RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
 # Price of one POST /api/v1/echo call (the demo metered endpoint), USD.

@@ -6,6 +6,7 @@ credits. Both happen in one transaction, so no account exists without them.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Organization, User
@@ -13,12 +14,40 @@ from accounts.selectors import WalletAccountFound, wallet_account_find
 from accounts.services import wallet_account_ensure
 from accounts.wallet_address import checksum_address
 from billing.services import credits_grant_signup
+from config import ratelimit
+from config.errors import RateLimited
 
 
-def wallet_account_get_or_create(*, address: str) -> tuple[User, Organization, bool]:
-    """(user, organization, created) of a wallet, looked up here."""
+class SignupsExhausted(RateLimited):
+    default_message = "Too many new accounts from this address; try again later."
+
+    def __init__(self, wait: int):
+        super().__init__()
+        self.headers = {"Retry-After": str(wait)}
+
+
+def signup_allow(*, client_ip: str | None) -> None:
+    """Count one new account against SIGNUP_RATE for the client's address (SPEC §3);
+    SignupsExhausted (429) past it. Every path that creates an account asks here
+    first, before it spends a nonce or writes anything; existing wallets never do."""
+    if client_ip is None:
+        return
+    limit, period = ratelimit.parse_rate(settings.SIGNUP_RATE)
+    state = ratelimit.hit(f"signup:{client_ip}", limit, period)
+    if not state.allowed:
+        raise SignupsExhausted(wait=state.retry_after)
+
+
+def wallet_account_get_or_create(
+    *, address: str, client_ip: str | None = None
+) -> tuple[User, Organization, bool]:
+    """(user, organization, created) of a wallet, looked up here. A new wallet counts
+    against SIGNUP_RATE for `client_ip`."""
     checksummed = checksum_address(address)
-    return wallet_account_open(address=checksummed, found=wallet_account_find(address=checksummed))
+    found = wallet_account_find(address=checksummed)
+    if found is None:
+        signup_allow(client_ip=client_ip)
+    return wallet_account_open(address=checksummed, found=found)
 
 
 def wallet_account_open(

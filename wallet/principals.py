@@ -51,7 +51,9 @@ class WalletAccountUnusable(Exception):
 _NOT_LOOKED_UP = object()
 
 
-def wallet_principal(address: str, cached: Any = _NOT_LOOKED_UP) -> tuple[Any, Principal]:
+def wallet_principal(
+    address: str, cached: Any = _NOT_LOOKED_UP, *, client_ip: str | None = None
+) -> tuple[Any, Principal]:
     """(user, Principal) for a verified, checksummed address; creates the account if new.
 
     `cached`: the value under principal_cache_key(address) when the caller already
@@ -66,7 +68,7 @@ def wallet_principal(address: str, cached: Any = _NOT_LOOKED_UP) -> tuple[Any, P
         user: Any = WalletUser(uuid.UUID(user_id))
         return user, _principal(address, uuid.UUID(user_id), uuid.UUID(org_id), rate_limit)
 
-    user, org, _created = wallet_account_get_or_create(address=address)
+    user, org, _created = wallet_account_get_or_create(address=address, client_ip=client_ip)
     if not user.is_active:
         raise WalletAccountUnusable(address)
     rate_limit = org.rate_limit_per_minute
