@@ -75,8 +75,9 @@ def apikey_verify(
     - `count`: count this use against the key's per-minute limit (`KeyCheck.rate`).
     - `failures_from`: the address whose failed attempts are limited by
       AUTH_FAILURE_RATE; a failure counts against it, and once it is over the
-      limit anything but a valid key whose record is cached is `locked_out`
-      without a database lookup.
+      limit any failing key is `locked_out` (429), while a valid key still
+      passes; a key the cache does not know costs a database lookup only within
+      a small per-address budget.
     - `actor_key_id`: who reported this use, for the audit trail (the verifying
       key of a gateway); by default the key itself.
     """
@@ -95,7 +96,10 @@ def apikey_verify(
 
     record = hot.record
     if record is None:
-        if over:
+        # A locked-out address still gets a real key looked up: one the cache knows
+        # (created, regenerated or used within its lifetime), or a few unknown ones
+        # a minute, so valid credentials pass while made-up keys buy no lookups.
+        if over and not (hot.known or ratelimit.locked_out_lookup_allowed(failures_from)):
             return KeyCheck(KeyCode.NOT_FOUND, hint=hint, locked_out=True)
         row = APIKey.objects.select_related("organization").with_digest(digest).first()
         if row is not None:

@@ -34,7 +34,8 @@ from config import ratelimit
 RECORD_VERSION = 1
 RATE_PERIOD = 60  # per-key limits are per minute
 USED_GUARD_SECONDS = 60  # lastUsedAt is written at most once a minute per key
-SEEN_GUARD_SECONDS = 86400  # a key+address pair is checked against the audit trail daily
+SEEN_GUARD_SECONDS = 86400
+KNOWN_MAX_SECONDS = 366 * 86400  # a key+address pair is checked against the audit trail daily
 
 
 def record_key(digest: str) -> str:
@@ -47,6 +48,13 @@ def used_key(digest: str) -> str:
 
 def seen_key(digest: str, ip: str) -> str:
     return f"apikey:seen:{digest}:{ip}"
+
+
+def known_key(digest: str) -> str:
+    """A marker that this digest belongs to a key (valid or not, never what it may
+    do): it outlives the record so that a locked-out address can still have a real
+    key looked up (SPEC §4); it can only ever grant a database lookup."""
+    return f"apikey:known:{digest}"
 
 
 def rate_bucket(digest: str) -> str:
@@ -160,11 +168,21 @@ def publish(records: dict[str, dict[str, Any]]) -> None:
     cache.set_many(
         {record_key(d): r for d, r in records.items()}, timeout=settings.API_KEY_CACHE_SECONDS
     )
+    for digest, record in records.items():
+        mark_known(digest, expires=record["exp"])
+
+
+def mark_known(digest: str, *, expires: float) -> None:
+    """Remember that `digest` is a key's, until the key expires (Unix seconds)."""
+    ttl = int(expires - time.time())
+    if ttl > 0:
+        cache.set(known_key(digest), 1, timeout=min(ttl, KNOWN_MAX_SECONDS))
 
 
 def fill(digest: str, record: dict[str, Any]) -> None:
     """Cache a record read from the database; never overwrites a published one."""
     cache.add(record_key(digest), record, timeout=settings.API_KEY_CACHE_SECONDS)
+    mark_known(digest, expires=record["exp"])
 
 
 def forget(digests: list[str]) -> None:
@@ -185,6 +203,7 @@ class HotRead:
     failures: int  # failed authentications from the caller's address, this window
     used_recently: bool  # lastUsedAt was written less than a minute ago
     seen_address: bool  # this key+address pair was checked recently
+    known: bool = False  # the digest is marked as a key's (see known_key)
 
 
 def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | None) -> HotRead:
@@ -204,7 +223,8 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
         fail_counter = ratelimit.counter_key(fail_bucket, fail_period, fail_window)
     rec, used, seen = record_key(digest), used_key(digest), seen_key(digest, ip or "-")
     ttl = RATE_PERIOD + ratelimit.EXPIRATION_FUDGE
-    names = [rec, used, seen] + ([fail_counter] if fail_counter is not None else [])
+    known = known_key(digest)
+    names = [rec, used, seen, known] + ([fail_counter] if fail_counter is not None else [])
 
     backend = caches["default"]  # resolved once: each `cache.` goes through a proxy
     client = ratelimit.redis_client(backend)
@@ -217,7 +237,8 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
         if counter is not None:
             pipe.incr(make_key(counter))
         results = pipe.execute()
-        raw, has_used, has_seen, *rest = results[0]
+        raw, has_used, has_seen, has_known, *rest = results[0]
+        has_known = has_known is not None
         # django-redis's own decoding, so records written with cache.set/add read back.
         record = _record_from_bytes(raw) if raw is not None else None
         has_used, has_seen = has_used is not None, has_seen is not None
@@ -230,12 +251,14 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
     else:
         found = backend.get_many(names)
         record = parse_record(found[rec]) if rec in found else None
-        has_used, has_seen = used in found, seen in found
+        has_used, has_seen, has_known = used in found, seen in found, known in found
         failures = int(found.get(fail_counter, 0)) if fail_counter is not None else 0
         n = None
         if counter is not None:
             n = 1 if backend.add(counter, 1, ttl) else backend.incr(counter)
-    return HotRead(record, n, window, failures, has_used, ip is not None and has_seen)
+    return HotRead(
+        record, n, window, failures, has_used, ip is not None and has_seen, known=has_known
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -74,6 +74,14 @@ def _publish_on_commit(key: APIKey, digests: Iterable[str | None]) -> None:
     transaction.on_commit(publish)
 
 
+def _mark_known(digest: str, expires: float) -> None:
+    try:
+        keycache.mark_known(digest, expires=expires)
+    except Exception:
+        # Only costs the key its pass through an address locked out for failures.
+        logger.exception("Could not mark a new API key as known in the cache")
+
+
 def apikey_create(
     *,
     organization: Organization | uuid.UUID,
@@ -146,6 +154,8 @@ def apikey_create(
             ip=actor_ip,
             details={"name": name, "environment": environment},
         )
+    digest, expires = key.digest, key.expires_at.timestamp()
+    transaction.on_commit(lambda: _mark_known(digest, expires))
     return key, full_key
 
 

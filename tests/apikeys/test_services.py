@@ -60,8 +60,14 @@ def test_create_refuses_bad_input_and_changes_nothing(make_key, kwargs, field):
 
 
 def test_allowed_ips_are_normalised(make_key):
-    key, _ = make_key(allowed_ips=["10.0.0.7/8", "192.168.1.1", "2001:db8::/32"])
+    key, _ = make_key(allowed_ips=["10.0.0.0/8", "192.168.1.1/32", "2001:db8::/32"])
     assert key.allowed_ips == ["10.0.0.0/8", "192.168.1.1", "2001:db8::/32"]
+
+
+def test_allowed_ip_with_host_bits_is_refused(make_key):
+    # "10.0.0.7/8" is a typo for 10.0.0.0/8 or 10.0.0.7; never guess (issue 9).
+    with pytest.raises(ValidationFailed, match="10.0.0.7/8"):
+        make_key(allowed_ips=["10.0.0.7/8"])
 
 
 def test_active_key_cap(make_key, settings):
