@@ -66,7 +66,7 @@ def test_allowed_ips_are_normalised(make_key):
 
 def test_allowed_ip_with_host_bits_is_refused(make_key):
     # "10.0.0.7/8" is a typo for 10.0.0.0/8 or 10.0.0.7; never guess (issue 9).
-    with pytest.raises(ValidationFailed, match="10.0.0.7/8"):
+    with pytest.raises(ValidationFailed, match=r"10\.0\.0\.7/8"):
         make_key(allowed_ips=["10.0.0.7/8"])
 
 
