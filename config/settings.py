@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # Before anything reads the query string: a key in a URL is refused and revoked.
+    "apikeys.exposure.KeyInURLMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ServerTokenMiddleware",
