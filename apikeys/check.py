@@ -17,6 +17,7 @@ from accounts.principal import Principal
 from apikeys import keycache, keyformat
 from apikeys.keycache import KeyInfo
 from apikeys.models import APIKey, APIKeyEvent, EventAction
+from config import cache as shared_cache
 from config import ratelimit
 
 logger = logging.getLogger("gatehouse.apikeys")
@@ -89,7 +90,7 @@ def apikey_verify(
     try:
         hot = keycache.hot_read(digest, ip=ip, count=count, failures_from=failures_from)
     except Exception:
-        logger.exception("Cache unavailable while checking an API key; using the database")
+        shared_cache.key_cache_unavailable()
         hot = keycache.HotRead(None, None, 0, 0, used_recently=True, seen_address=True)
     over = failures_from is not None and hot.failures >= fail_limit
     now = keycache.now()

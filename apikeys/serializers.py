@@ -15,7 +15,6 @@ from accounts.principal import KNOWN_PERMISSIONS, Environment
 from apikeys.models import APIKey
 from apikeys.verification import Verification, VerifyCode
 from billing.money import format_usd
-from billing.serializers import StrictCharField as _BillingStrictCharField
 from billing.serializers import UsdField
 from config.fields import (
     StrictCharField,
@@ -140,22 +139,22 @@ _DATETIME = serializers.DateTimeField()  # DRF's rendering: ISO 8601, UTC as "Z"
 @extend_schema_field(
     {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}], "maxLength": 64}
 )
-class IpAddressText(_BillingStrictCharField):
+class IpAddressText(StrictCharField):
     """An IPv4 or IPv6 address as text (checked by the serializer that uses it)."""
 
 
 @extend_schema_field({"type": "string", "enum": sorted(KNOWN_PERMISSIONS)})
-class PermissionName(_BillingStrictCharField):
+class PermissionName(StrictCharField):
     """A known permission's name (checked by the serializer that uses it)."""
 
 
 @extend_schema_field({"type": "string", "pattern": f"^{_REQUEST_ID.pattern}$"})
-class RequestIdText(_BillingStrictCharField):
+class RequestIdText(StrictCharField):
     """An idempotency id (checked by the serializer that uses it)."""
 
 
 class VerifyIn(serializers.Serializer):
-    key = _BillingStrictCharField(max_length=1000, help_text="The API key to check.")
+    key = StrictCharField(max_length=1000, help_text="The API key to check.")
     permissions = serializers.ListField(
         child=PermissionName(max_length=50),
         required=False,

@@ -26,16 +26,15 @@ from billing.models import EntryKind
 from config import ratelimit
 from config.errors import Conflict, InsufficientCredits
 
-
-class VerifyCode(StrEnum):
-    VALID = "VALID"
-    NOT_FOUND = "NOT_FOUND"
-    EXPIRED = "EXPIRED"
-    REVOKED = "REVOKED"
-    FORBIDDEN = "FORBIDDEN"
-    INSUFFICIENT_PERMISSIONS = "INSUFFICIENT_PERMISSIONS"
-    RATE_LIMITED = "RATE_LIMITED"
-    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+# The key check's codes, then the steps only the verify endpoint takes.
+VerifyCode = StrEnum(
+    "VerifyCode",
+    [(code.name, code.value) for code in KeyCode]
+    + [
+        (step, step)
+        for step in ("INSUFFICIENT_PERMISSIONS", "RATE_LIMITED", "INSUFFICIENT_CREDITS")
+    ],
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,7 @@ class APIKeyListCreateView(GenericAPIView):
         )
         return no_store(
             Response(
-                {"apiKey": APIKeySerializer(key).data, "key": full_key},
+                APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
                 status=status.HTTP_201_CREATED,
             )
         )
@@ -159,7 +159,7 @@ class APIKeyDetailView(APIView):
         responses={200: APIKeyEnvelopeSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, key_id: str) -> Response:
-        return Response({"apiKey": APIKeySerializer(_get_key(request, key_id)).data})
+        return Response(APIKeyEnvelopeSerializer({"apiKey": _get_key(request, key_id)}).data)
 
     @extend_schema(
         tags=[TAG],
@@ -173,7 +173,7 @@ class APIKeyDetailView(APIView):
         if not self.is_self_revocation():  # any key may revoke itself
             delegation.check_manage(delegation.caller_ceiling(request.auth), key)
         key = services.apikey_revoke(key=key, **_actor(request))
-        return Response({"apiKey": APIKeySerializer(key).data})
+        return Response(APIKeyEnvelopeSerializer({"apiKey": key}).data)
 
 
 class APIKeyRegenerateView(APIView):
@@ -200,7 +200,7 @@ class APIKeyRegenerateView(APIView):
             grace_period_seconds=data.validated_data["gracePeriodSeconds"],
             **_actor(request),
         )
-        return no_store(Response({"apiKey": APIKeySerializer(key).data, "key": full_key}))
+        return no_store(Response(APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data))
 
 
 class DashboardView(APIView):
@@ -216,30 +216,36 @@ class DashboardView(APIView):
         org = Organization.objects.get(pk=principal.organization_id)
         user = User.objects.filter(pk=principal.user_id).first() if principal.user_id else None
         return Response(
-            {
-                "user": (
-                    {"id": user.pk, "username": user.username, "walletAddress": user.wallet_address}
-                    if user
-                    else None
-                ),
-                "organization": {
-                    "id": org.id,
-                    "name": org.name,
-                    "slug": org.slug,
-                    "plan": org.plan,
-                    "rateLimit": org.rate_limit_per_minute,
-                },
-                "authMethod": str(principal.method),
-                "keyId": principal.key_id,
-                "environment": principal.environment,
-                # The balance is billing: only for credentials that hold it (SPEC §1).
-                "credits": (
-                    {"balance": format_usd(balance_micros(organization=org.id))}
-                    if principal.has_permission("billing")
-                    else None
-                ),
-                "keyCount": selectors.active_key_count(org.id),
-            }
+            DashboardSerializer(
+                {
+                    "user": (
+                        {
+                            "id": user.pk,
+                            "username": user.username,
+                            "walletAddress": user.wallet_address,
+                        }
+                        if user
+                        else None
+                    ),
+                    "organization": {
+                        "id": org.id,
+                        "name": org.name,
+                        "slug": org.slug,
+                        "plan": org.plan,
+                        "rateLimit": org.rate_limit_per_minute,
+                    },
+                    "authMethod": principal.method,
+                    "keyId": principal.key_id,
+                    "environment": principal.environment,
+                    # The balance is billing: only for credentials that hold it (SPEC §1).
+                    "credits": (
+                        {"balance": format_usd(balance_micros(organization=org.id))}
+                        if principal.has_permission("billing")
+                        else None
+                    ),
+                    "keyCount": selectors.active_key_count(org.id),
+                }
+            ).data
         )
 
 

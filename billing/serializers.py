@@ -11,6 +11,7 @@ from rest_framework import serializers
 from billing.models import LedgerEntry
 from billing.money import MICROS_PER_USD, format_usd, parse_usd
 from config.errors import ValidationFailed
+from config.fields import StrictCharField
 
 
 class LedgerEntryOut(serializers.ModelSerializer):
@@ -33,15 +34,6 @@ class BalanceOut(serializers.Serializer):
     balance = serializers.CharField(help_text='USD with 6 decimals, e.g. "5.000000".')
     currency = serializers.CharField()
     organizationId = serializers.UUIDField()
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: DRF's CharField would turn 5 or 1.5 into "5" and "1.5"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class EchoIn(serializers.Serializer):

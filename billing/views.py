@@ -35,11 +35,13 @@ class CreditsBalanceView(APIView):
     def get(self, request: Request) -> Response:
         org_id = request.auth.organization_id
         return Response(
-            {
-                "balance": format_usd(services.balance_micros(organization=org_id)),
-                "currency": "USD",
-                "organizationId": str(org_id),
-            }
+            BalanceOut(
+                {
+                    "balance": format_usd(services.balance_micros(organization=org_id)),
+                    "currency": "USD",
+                    "organizationId": org_id,
+                }
+            ).data
         )
 
 
@@ -78,9 +80,11 @@ class EchoView(APIView):
     def post(self, request: Request, validated: dict) -> Response:
         charge = request.charge
         return Response(
-            {
-                "message": validated["message"],
-                "charged": charge.amount if charge else format_usd(0),
-                "requestId": request.request_id,
-            }
+            EchoOut(
+                {
+                    "message": validated["message"],
+                    "charged": charge.amount if charge else format_usd(0),
+                    "requestId": request.request_id,
+                }
+            ).data
         )

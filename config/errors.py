@@ -96,12 +96,6 @@ class InsufficientCredits(PaymentRequired):
     default_message = "Insufficient credits for this request."
 
 
-class RateLimited(ServiceError):
-    status_code = 429
-    code = "RATE_LIMITED"
-    default_message = "Rate limit exceeded."
-
-
 class ServiceUnavailable(ServiceError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"

@@ -19,10 +19,6 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def current_request_id() -> str:
-    return _request_id.get()
-
-
 def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_parsed, env_str, env_usd
+from config.env import env_bool, env_int, env_list, env_parsed, env_rate, env_str, env_usd
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -174,8 +174,7 @@ CORS_ALLOW_HEADERS = [
     "x-wallet-address",
     "x-timestamp",
     "x-wallet-signature",
-    "x-payment",
-    "payment-signature",
+    "x-payment",  # SPEC: x402 payments (being built)
     "x-csrftoken",
     "x-requested-with",
 ]
@@ -185,9 +184,6 @@ CORS_EXPOSE_HEADERS = [
     "x-ratelimit-reset",
     "retry-after",
     "x-request-id",
-    "payment-required",
-    "payment-response",
-    "x-payment-response",
 ]
 
 # --- REST API ---------------------------------------------------------------
@@ -270,6 +266,10 @@ WALLET_PRINCIPAL_CACHE_SECONDS = env_int("WALLET_PRINCIPAL_CACHE_SECONDS", 60, m
 
 # The `ek` in `ek_live_...`: 1-16 lowercase letters or digits.
 API_KEY_PREFIX = env_str("API_KEY_PREFIX", "ek")
+if not re.fullmatch(r"[a-z0-9]{1,16}", API_KEY_PREFIX):
+    raise ImproperlyConfigured(
+        f"API_KEY_PREFIX must be 1-16 lowercase letters or digits, got {API_KEY_PREFIX!r}"
+    )
 # Header names besides X-API-Key that carry a key (e.g. X-Ethos-Api-Key).
 API_KEY_EXTRA_HEADERS = env_list("API_KEY_EXTRA_HEADERS", [])
 # Which wins when a request carries both X-API-Key and Bearer: "x-api-key" or "bearer".
@@ -288,22 +288,16 @@ if API_KEY_DEFAULT_EXPIRY_DAYS > API_KEY_MAX_EXPIRY_DAYS:
 # How long a key's record stays in the shared cache (revocation overwrites it at once).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 300, minimum=1)
 # Failed authentication attempts allowed per client address (django-ratelimit rate syntax).
-AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
-    raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
+AUTH_FAILURE_RATE = env_rate("AUTH_FAILURE_RATE", "20/m")
 
 # --- rate limits and metering (billing/) ----------------------------------------
 
 # Requests per client address per route group for anonymous endpoints (SIWE
 # nonce, SIWE verify, headless key creation), in the same rate syntax.
-ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", ANONYMOUS_RATE):
-    raise ImproperlyConfigured(f"ANONYMOUS_RATE must look like 30/m, got {ANONYMOUS_RATE!r}")
+ANONYMOUS_RATE = env_rate("ANONYMOUS_RATE", "30/m")
 # New accounts per client address, by any path (SIWE, headless key creation, a
 # wallet's first signed request): each comes with free credits (SPEC §3).
-SIGNUP_RATE = env_str("SIGNUP_RATE", "10/h")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", SIGNUP_RATE):
-    raise ImproperlyConfigured(f"SIGNUP_RATE must look like 10/h, got {SIGNUP_RATE!r}")
+SIGNUP_RATE = env_rate("SIGNUP_RATE", "10/h")
 # A valid key seen in a URL is revoked at once: every proxy logs URLs (SPEC §2).
 API_KEY_REVOKE_EXPOSED = env_bool("API_KEY_REVOKE_EXPOSED", True)
 # Redis unreachable: true lets requests through (logged at ERROR), false answers 503.

@@ -48,21 +48,16 @@ class WalletAccountUnusable(Exception):
     """The wallet's user is deactivated."""
 
 
-_NOT_LOOKED_UP = object()
-
-
 def wallet_principal(
-    address: str, cached: Any = _NOT_LOOKED_UP, *, client_ip: str | None = None
+    address: str, *, cached: Any, client_ip: str | None = None
 ) -> tuple[Any, Principal]:
     """(user, Principal) for a verified, checksummed address; creates the account if new.
 
-    `cached`: the value under principal_cache_key(address) when the caller already
-    fetched it (in its own cache round trip). Raises WalletAccountUnusable for a
-    deactivated user.
+    `cached`: the value under principal_cache_key(address), which the caller
+    fetched in its own cache round trip (None when absent). Raises
+    WalletAccountUnusable for a deactivated user.
     """
     key = principal_cache_key(address)
-    if cached is _NOT_LOOKED_UP:
-        cached = shared_cache.get(key)
     if _well_formed(cached):
         user_id, org_id, rate_limit = cached
         user: Any = WalletUser(uuid.UUID(user_id))

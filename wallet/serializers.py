@@ -94,3 +94,33 @@ class HeadlessKeyCreateSerializer(StrictSerializer, SiweSignedSerializer):
             return checksum_address(value)
         except ValidationFailed as exc:
             raise serializers.ValidationError(_reason(exc)) from None
+
+
+class WalletUserOut(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    username = serializers.CharField()
+    walletAddress = serializers.CharField(source="wallet_address", allow_null=True)
+
+
+class WalletOrganizationOut(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    plan = serializers.CharField()
+
+
+class SiweLoginOut(serializers.Serializer):
+    """The browser sign-in's answer (a wallet.signin.WalletAccount)."""
+
+    user = WalletUserOut()
+    organization = WalletOrganizationOut()
+    isNewAccount = serializers.BooleanField(source="is_new_account")
+
+
+class SiweSignInOut(serializers.Serializer):
+    """The API sign-in's answer (a wallet.signin.SignIn): the key, shown once."""
+
+    apiKey = serializers.CharField(source="key")
+    user = WalletUserOut()
+    organization = WalletOrganizationOut()
+    isNewAccount = serializers.BooleanField(source="is_new_account")

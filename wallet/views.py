@@ -17,10 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import ACTIVE_ORG_SESSION_KEY
-from accounts.models import Organization, User
 from apikeys.serializers import (
     APIKeyCreateSerializer,
-    APIKeySerializer,
     APIKeyWithSecretSerializer,
 )
 from apikeys.views import KEY_LIMIT_REACHED, TAG, APIKeyListCreateView
@@ -29,7 +27,12 @@ from config.authlog import auth_failed
 from config.net import client_ip
 from config.openapi import error_response
 from wallet.nonces import nonce_issue
-from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
+from wallet.serializers import (
+    HeadlessKeyCreateSerializer,
+    SiweLoginOut,
+    SiweSignInOut,
+    SiweVerifySerializer,
+)
 from wallet.signin import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
 
@@ -115,28 +118,9 @@ class SiweVerifyView(AnonymousWalletView):
         except SiweFailed as exc:
             auth_failed(request, exc.reason)
             raise
-        response = Response(
-            {"apiKey": result.key, **_account_body(result.user, result.organization)}
-            | {"isNewAccount": result.is_new_account}
-        )
+        response = Response(SiweSignInOut(result).data)
         response["Cache-Control"] = "no-store"
         return response
-
-
-def _account_body(user: User, organization: Organization) -> dict:
-    return {
-        "user": {
-            "id": str(user.pk),
-            "username": user.username,
-            "walletAddress": user.wallet_address,
-        },
-        "organization": {
-            "id": str(organization.pk),
-            "name": organization.name,
-            "slug": organization.slug,
-            "plan": organization.plan,
-        },
-    }
 
 
 class CsrfProtected(BasePermission):
@@ -196,10 +180,7 @@ class SiweLoginView(AnonymousWalletView):
         # drop it.
         login(request._request, result.user, backend=SESSION_BACKEND)
         request.session[ACTIVE_ORG_SESSION_KEY] = str(result.organization.pk)
-        response = Response(
-            _account_body(result.user, result.organization)
-            | {"isNewAccount": result.is_new_account}
-        )
+        response = Response(SiweLoginOut(result).data)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -286,7 +267,7 @@ class APIKeyCollectionView(APIKeyListCreateView):
             auth_failed(request, exc.reason)
             raise
         response = Response(
-            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
             status=status.HTTP_201_CREATED,
         )
         response["Cache-Control"] = "no-store"
