@@ -21,10 +21,6 @@ from config.errors import RateLimited
 class SignupsExhausted(RateLimited):
     default_message = "Too many new accounts from this address; try again later."
 
-    def __init__(self, wait: int):
-        super().__init__()
-        self.headers = {"Retry-After": str(wait)}
-
 
 def signup_allow(*, client_ip: str | None) -> None:
     """Count one new account against SIGNUP_RATE for the client's address (SPEC §3);
@@ -35,7 +31,7 @@ def signup_allow(*, client_ip: str | None) -> None:
     limit, period = ratelimit.parse_rate(settings.SIGNUP_RATE)
     state = ratelimit.hit(f"signup:{client_ip}", limit, period)
     if not state.allowed:
-        raise SignupsExhausted(wait=state.retry_after)
+        raise SignupsExhausted(retry_after=state.retry_after)
 
 
 def wallet_account_get_or_create(
