@@ -33,8 +33,9 @@ KNOWN_PERMISSIONS = frozenset(
 # Granted only by an operator (create_api_key, the admin), never by "empty = all"
 # and never through the API: a `verify` key is a trusted gateway (SPEC §2).
 PRIVILEGED_PERMISSIONS = frozenset({"verify"})
-# What a dashboard member may do (SPEC §1): everything but billing (and verify).
-MEMBER_PERMISSIONS = frozenset([*SCOPED_PERMISSIONS, "keys"])
+# What a dashboard member's session holds (SPEC §1): the products, but neither
+# billing nor managing others' keys (accounts.roles.may_grant says the same).
+MEMBER_PERMISSIONS = frozenset(SCOPED_PERMISSIONS)
 
 
 class Environment(models.TextChoices):

@@ -33,6 +33,25 @@ def may_manage_key(*, role: str | None, user_id: Any, key_created_by_id: Any) ->
     return False
 
 
+# Permissions a member's key may not hold: with them, the key could manage the
+# organization's other keys or read its billing, which the member cannot.
+MANAGER_ONLY_PERMISSIONS = frozenset({"keys", "billing"})
+
+
+def may_grant(*, role: str | None, permissions: list[str] | tuple[str, ...]) -> bool:
+    """May a member with `role` make (or regenerate) a key with these permissions?
+
+    No credential makes a key stronger than itself: a member's key names its
+    permissions (an empty list would mean all of them) and holds neither `keys`
+    nor `billing`. Owners and admins may grant any (`verify` is refused to all by
+    the key services)."""
+    if role in _MANAGERS:
+        return True
+    if role == Role.MEMBER:
+        return bool(permissions) and not (set(permissions) & MANAGER_ONLY_PERMISSIONS)
+    return False
+
+
 def may_create_key(role: str | None) -> bool:
     """Every member of an organization may create keys (they then own them)."""
     return role in Role.values

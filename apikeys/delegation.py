@@ -34,7 +34,7 @@ from accounts.principal import (
     Principal,
     permits,
 )
-from accounts.roles import may_manage_key, may_see_billing
+from accounts.roles import may_grant, may_manage_key, may_see_billing
 from apikeys.models import APIKey
 from apikeys.validation import (
     EXPIRY_LEEWAY,
@@ -119,6 +119,10 @@ def caller_ceiling(principal: Principal) -> Ceiling:
 def _check_permissions(ceiling: Ceiling, permissions: list[str], *, creating: bool) -> None:
     if creating and any(p in PRIVILEGED_PERMISSIONS for p in permissions):
         raise Forbidden("Only an operator can grant the verify permission.")
+    if not may_grant(role=ceiling.role, permissions=permissions):
+        raise Forbidden(
+            "Your role allows keys with named permissions only, and neither keys nor billing."
+        )
     if not permissions:
         if not ceiling.grants_all:
             raise Forbidden(
