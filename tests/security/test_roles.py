@@ -51,9 +51,10 @@ def test_member_cannot_see_billing(member):
     assert error(session.get("/api/v1/credits/transactions")) == (403, "FORBIDDEN")
 
 
-def test_member_cannot_create_a_key_with_billing(member):
+def test_member_cannot_create_a_key_with_billing_or_keys(member):
     session = as_session(member)
-    for permissions in (["billing"], []):  # [] means every permission, billing included
+    # [] means every permission, billing included; `keys` would manage others' keys.
+    for permissions in (["billing"], [], ["keys"], ["chat", "keys"]):
         r = send(session, "POST", KEYS, {"name": "wants billing", "permissions": permissions})
         assert error(r) == (403, "FORBIDDEN"), permissions
     assert not APIKey.objects.exists()
