@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from accounts.admin_deletion import KeptForAuditTrailMixin
 from accounts.models import Membership, Organization, User
 
 
@@ -11,7 +12,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(KeptForAuditTrailMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "plan", "custom_rate_limit", "created_at"]
     list_filter = ["plan"]
     search_fields = ["name", "slug"]
@@ -32,5 +33,10 @@ class UserAdmin(BaseUserAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
-    search_fields = ["user__username", "user__wallet_address", "organization__slug"]
+    search_fields = [
+        "user__username",
+        "user__wallet_address",
+        "organization__name",
+        "organization__slug",
+    ]
     autocomplete_fields = ["user", "organization"]

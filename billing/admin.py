@@ -30,7 +30,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "organization", "kind", "amount", "balance_after", "reference"]
     list_filter = ["kind"]
-    search_fields = ["organization__slug", "reference", "description"]
+    search_fields = ["organization__name", "organization__slug", "reference", "description"]
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
 
@@ -46,7 +46,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 @admin.register(CreditAccount)
 class CreditAccountAdmin(ReadOnlyAdmin):
     list_display = ["organization", "balance", "updated_at"]
-    search_fields = ["organization__slug"]
+    search_fields = ["organization__name", "organization__slug"]
     list_select_related = ["organization"]
 
     @admin.display(description="Balance (USD)")

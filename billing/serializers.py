@@ -18,16 +18,34 @@ class LedgerEntryOut(serializers.ModelSerializer):
     amount = serializers.SerializerMethodField(help_text='Signed USD, e.g. "-0.002000".')
     balanceAfter = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
+    requestId = serializers.SerializerMethodField(
+        help_text="The request this movement belongs to: the X-Request-ID a metered call "
+        "(and its refund) answered with, or the requestId a gateway sent to "
+        "/api/v1/keys/verify; null for other movements."
+    )
 
     class Meta:
         model = LedgerEntry
-        fields = ["id", "kind", "amount", "balanceAfter", "reference", "description", "createdAt"]
+        fields = [
+            "id",
+            "kind",
+            "amount",
+            "balanceAfter",
+            "reference",
+            "requestId",
+            "description",
+            "createdAt",
+        ]
 
     def get_amount(self, entry: LedgerEntry) -> str:
         return format_usd(entry.amount_micros)
 
     def get_balanceAfter(self, entry: LedgerEntry) -> str:
         return format_usd(entry.balance_after_micros)
+
+    def get_requestId(self, entry: LedgerEntry) -> str | None:
+        request_id = (entry.metadata or {}).get("requestId")
+        return request_id if isinstance(request_id, str) and request_id else None
 
 
 class BalanceOut(serializers.Serializer):

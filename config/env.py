@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -101,3 +102,15 @@ def env_rate(name: str, default: str) -> str:
     except ValueError:
         raise ImproperlyConfigured(f"{name} must look like 20/m or 100/5m, got {value!r}") from None
     return value
+
+
+def load_env_file(default: str) -> None:
+    """Read the development `.env` (written by the first `make run`) into the environment.
+
+    manage.py calls this, so operator commands see the same DEBUG and SECRET_KEY
+    as the server `make run` started. Variables already in the environment win.
+    GATEHOUSE_ENV_FILE names another file; empty reads none (the test suite sets it so).
+    """
+    path = os.environ.get("GATEHOUSE_ENV_FILE", default)
+    if path:
+        load_dotenv(path, override=False)

@@ -25,7 +25,10 @@ def is_api_path(path: str) -> bool:
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        # django.request logs a 4xx/5xx after the middleware has returned (and the
+        # context variable is reset), but hands the request along with the record.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or _request_id.get()
         return True
 
 

@@ -115,12 +115,15 @@ else:
     }
 
 REDIS_URL = env_str("REDIS_URL")
+# Every cache key starts with "<prefix>:", so one Redis database can hold several
+# deployments (and the test suite, which uses a prefix of its own per run).
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "gh")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "gh",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 # Fail fast when Redis is away: callers turn the error into a
@@ -135,7 +138,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "gatehouse",
-            "KEY_PREFIX": "gh",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 
@@ -341,6 +344,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own console handler (DEBUG only) would print every django.* record a
+    # second time, beside ours: its records go to the root handler alone.
+    # (django.server, runserver's access log, keeps its own handler and format.)
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -32,6 +32,7 @@ from config import ratelimit
 from config.authlog import AuthenticationThrottled, log_unauthorized
 from config.errors import ServiceError, Unauthorized, ValidationFailed
 from config.net import client_ip
+from wallet.messages import signed_request_text
 from wallet.principals import WalletAccountUnusable, principal_cache_key, wallet_principal
 from wallet.replay import replay_marker
 from wallet.signatures import parse_signature, recover_signer
@@ -46,10 +47,9 @@ WWW_AUTHENTICATE = 'Bearer realm="api"'
 
 
 def signed_message(*, timestamp: str, method: str, path: str) -> str:
-    """The exact text a wallet signs for one request (clients build the same)."""
-    return (
-        f"{settings.WALLET_AUTH_MESSAGE_PREFIX}\n"
-        f"Timestamp: {timestamp}\nMethod: {method.upper()}\nPath: {path}"
+    """The exact text a wallet signs for one request (the CLI wallet builds the same)."""
+    return signed_request_text(
+        prefix=settings.WALLET_AUTH_MESSAGE_PREFIX, timestamp=timestamp, method=method, path=path
     )
 
 

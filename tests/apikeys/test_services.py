@@ -13,6 +13,7 @@ from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_regenerate, apikey_revoke
 from config import ratelimit
 from config.errors import Conflict, ValidationFailed
+from tests.own_cache import clear_own_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,11 +141,9 @@ def test_verify_malformed_and_unknown(make_key):
 
 
 def test_verify_expired_revoked_forbidden(make_key):
-    from django.core.cache import cache
-
     expired, expired_full = make_key()
     APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    cache.clear()
+    clear_own_keys()
     assert apikey_verify(expired_full).code is KeyCode.EXPIRED
 
     revoked, revoked_full = make_key()
@@ -180,12 +179,10 @@ def test_regenerate_with_grace_then_revoke_ends_both(make_key):
 
 
 def test_regenerate_grace_ends(make_key):
-    from django.core.cache import cache
-
     key, old = make_key()
     apikey_regenerate(key=key, grace_period_seconds=60)
     APIKey.objects.filter(pk=key.pk).update(previous_digest_expires_at=timezone.now())
-    cache.clear()
+    clear_own_keys()
     assert apikey_verify(old).code is KeyCode.NOT_FOUND
 
 
