@@ -26,7 +26,8 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from apikeys.models import APIKey
 from tests.security.conftest import KEYS, as_session, error, send
-from tests.wallet.helpers import iso, new_wallet, sign, siwe_text, wallet_headers
+from tests.wallet.helpers import new_wallet, sign, siwe_text, wallet_headers
+from wallet.messages import iso
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
