@@ -82,10 +82,12 @@ def clean_allowed_ips(allowed_ips: Iterable[Any]) -> list[str]:
             # 10.0.0.1, and "10.0.0.1/0" would silently mean every address.
             network = ipaddress.ip_network(item.strip(), strict=True)
         except ValueError as exc:
-            reason = "has host bits set" if "host bits" in str(exc) else "is not valid"
-            raise _fail(
-                "allowedIps", f"{item[:64]!r} {reason}: give an address or a network address."
-            ) from None
+            reason = (
+                "has host bits set: give an address or a network address."
+                if "host bits" in str(exc)
+                else "is not an address or a network."
+            )
+            raise _fail("allowedIps", f"{item[:64]!r} {reason}") from None
         text = str(network.network_address) if network.num_addresses == 1 else str(network)
         if text not in cleaned:
             cleaned.append(text)
