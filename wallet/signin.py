@@ -60,7 +60,7 @@ def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -
     verified = siwe_check(message=message, signature=signature)
     found = wallet_account_find(address=verified.address)
     _refuse_inactive(found)
-    _refuse_signup(found, actor_ip)
+    _refuse_signup(found, actor_ip, verified.address)
     if found is not None and found[1] is not None:  # a new account has no keys
         # At the cap, a sign-in needs a sign-in key to retire.
         key_room_check(found[1], replaceable_name=SIWE_KEY_NAME)
@@ -85,7 +85,7 @@ def siwe_account_verify(
     verified = siwe_check(message=message, signature=signature)
     found = wallet_account_find(address=verified.address)
     _refuse_inactive(found)
-    _refuse_signup(found, actor_ip)
+    _refuse_signup(found, actor_ip, verified.address)
     _spend_nonce(verified, headless=False)
     user, org, created = wallet_account_open(address=verified.address, found=found)
     if not created and not User.objects.filter(pk=user.pk, is_active=True).exists():
@@ -114,7 +114,7 @@ def headless_key_create(
     )
     found = wallet_account_find(address=verified.address)
     _refuse_inactive(found)
-    _refuse_signup(found, actor_ip)
+    _refuse_signup(found, actor_ip, verified.address)
     if found is not None and found[1] is not None:
         key_room_check(found[1])
     _spend_nonce(verified, headless=True)
@@ -134,10 +134,10 @@ def _refuse_inactive(found: WalletAccountFound) -> None:
         raise SiweFailed(f"wallet user {found[0].pk} is deactivated")
 
 
-def _refuse_signup(found: WalletAccountFound, client_ip: str | None) -> None:
+def _refuse_signup(found: WalletAccountFound, client_ip: str | None, address: str) -> None:
     """A new wallet is a new account: SIGNUP_RATE per client address (SPEC §3)."""
     if found is None:
-        signup_allow(client_ip=client_ip)
+        signup_allow(client_ip=client_ip, address=address)
 
 
 def _spend_nonce(verified: VerifiedSiwe, *, headless: bool) -> None:
