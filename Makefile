@@ -1,4 +1,4 @@
-.PHONY: run test lint format bench mutation
+.PHONY: run test lint audit format bench mutation
 
 run:   ## serve on 127.0.0.1:$(PORT) (default 8000; SQLite, in-process cache): make run PORT=8001
 	scripts/run.sh
@@ -13,6 +13,10 @@ lint:
 	scripts/bootstrap.sh
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+audit: ## known vulnerabilities in the installed dependencies (see docs/security.md)
+	scripts/bootstrap.sh
+	.venv/bin/python scripts/audit_deps.py
 
 format:
 	.venv/bin/ruff format .

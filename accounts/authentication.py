@@ -12,7 +12,8 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import Membership
-from accounts.principal import AuthMethod, Principal
+from accounts.principal import MEMBER_PERMISSIONS, AuthMethod, Principal
+from accounts.roles import may_see_billing
 from accounts.selectors import active_membership
 from config.authlog import log_unauthorized
 
@@ -33,6 +34,10 @@ def session_principal(request: Any, user: Any) -> Principal | None:
         organization_id=org.id,
         user_id=user.pk,
         rate_limit=org.rate_limit_per_minute,
+        # The role decides (SPEC §1): a member's session holds no `billing`, so
+        # every HasPermission("billing") and the key rules refuse it alike.
+        permissions=frozenset() if may_see_billing(membership.role) else MEMBER_PERMISSIONS,
+        role=membership.role,
     )
 
 

@@ -30,6 +30,12 @@ KNOWN_PERMISSIONS = frozenset(
     [*SCOPED_PERMISSIONS, *PLAIN_PERMISSIONS]
     + [f"{name}:{mode}" for name in SCOPED_PERMISSIONS for mode in ("read", "write")]
 )
+# Granted only by an operator (create_api_key, the admin), never by "empty = all"
+# and never through the API: a `verify` key is a trusted gateway (SPEC §2).
+PRIVILEGED_PERMISSIONS = frozenset({"verify"})
+# What a dashboard member's session holds (SPEC §1): the products, but neither
+# billing nor managing others' keys (accounts.roles.may_grant says the same).
+MEMBER_PERMISSIONS = frozenset(SCOPED_PERMISSIONS)
 
 
 class Environment(models.TextChoices):
@@ -53,11 +59,14 @@ class AuthMethod(StrEnum):
 def permits(granted: frozenset[str], required: str) -> bool:
     """Does a key holding `granted` allow `required`?
 
-    Empty `granted` means every permission of the organization. A bare name
-    grants read and write; `name:write` implies `name:read`.
+    Empty `granted` means every permission of the organization except the
+    privileged ones (`verify`), which must be granted by name. A bare name grants
+    read and write; `name:write` implies `name:read`.
     """
-    if not granted or required in granted:
+    if required in granted:
         return True
+    if not granted:
+        return required not in PRIVILEGED_PERMISSIONS
     name, _, mode = required.partition(":")
     if name in granted:
         return True
@@ -75,6 +84,9 @@ class Principal:
     key_id: uuid.UUID | None = None
     key_hint: str | None = None
     wallet_address: str | None = None
+    # The membership role of a session (a wallet acts as its organization's owner);
+    # None for an API key, which acts within its creator's role (apikeys.delegation).
+    role: str | None = None
 
     def has_permission(self, required: str) -> bool:
         return permits(self.permissions, required)

@@ -26,12 +26,15 @@ def is_well_formed(value: object) -> bool:
     )
 
 
-def checksum_address(value: object, *, field: str = "address") -> str:
-    """The EIP-55 form of a lowercase or checksummed address; ValidationFailed otherwise."""
+def checksum_address(value: object, *, field: str = "address", any_case: bool = False) -> str:
+    """The EIP-55 form of a lowercase or checksummed address; ValidationFailed otherwise.
+
+    any_case: accept any letter case (the X-Wallet-Address header, SPEC §3: the
+    signature, not the spelling, proves the address)."""
     if not is_well_formed(value):
         raise invalid_field(field, "must be 0x followed by 40 hexadecimal digits.")
     assert isinstance(value, str)
-    if value[2:] == value[2:].lower():
+    if any_case or value[2:] == value[2:].lower():
         return to_checksum_address(value)
     if is_checksum_address(value):
         return value

@@ -99,7 +99,9 @@ def key_from_request(request: Any) -> str | None:
     present = [value.strip() for value in ordered if value is not None]
     if not present:
         return None
-    return next((value for value in present if value), "")
+    # The first header by precedence decides, even when empty: an empty X-API-Key
+    # is a 401, never a silent fall-back to the Bearer key (SPEC §2).
+    return present[0]
 
 
 def refuse_key_in_query(request: Any) -> None:

@@ -6,6 +6,7 @@ recording a key's use (lastUsedAt, first use from an address).
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -67,6 +68,7 @@ def apikey_verify(
     ip: str | None = None,
     count: bool = True,
     failures_from: str | None = None,
+    actor_key_id: uuid.UUID | None = None,
 ) -> KeyCheck:
     """Check a presented key.
 
@@ -77,8 +79,11 @@ def apikey_verify(
     - `count`: count this use against the key's per-minute limit (`KeyCheck.rate`).
     - `failures_from`: the address whose failed attempts are limited by
       AUTH_FAILURE_RATE; a failure counts against it, and once it is over the
-      limit anything but a valid key whose record is cached is `locked_out`
-      without a database lookup.
+      limit any failing key is `locked_out` (429), while a valid key still
+      passes; a key the cache does not know costs a database lookup only within
+      a small per-address budget.
+    - `actor_key_id`: who reported this use, for the audit trail (the verifying
+      key of a gateway); by default the key itself.
     """
     parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
     if parsed is None:
@@ -95,7 +100,10 @@ def apikey_verify(
 
     record = hot.record
     if record is None:
-        if over:
+        # A locked-out address still gets a real key looked up: one the cache knows
+        # (created, regenerated or used within its lifetime), or a few unknown ones
+        # a minute, so valid credentials pass while made-up keys buy no lookups.
+        if over and not (hot.known or ratelimit.locked_out_lookup_allowed(failures_from)):
             return KeyCheck(KeyCode.NOT_FOUND, hint=hint, locked_out=True)
         row = APIKey.objects.select_related("organization").with_digest(digest).first()
         if row is not None:
@@ -120,11 +128,18 @@ def apikey_verify(
             rate = ratelimit.hit(keycache.rate_bucket(record.counter_digest), info.rate_limit)
         elif hot.count is not None:
             rate = ratelimit.state_from_count(hot.count, info.rate_limit, hot.window)
-    _record_use(digest, info, ip, hot)
+    _record_use(digest, info, ip, hot, actor_key_id=actor_key_id)
     return KeyCheck(code, key=info, principal=record.principal, hint=hint, rate=rate)
 
 
-def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRead) -> None:
+def _record_use(
+    digest: str,
+    info: KeyInfo,
+    ip: str | None,
+    hot: keycache.HotRead,
+    *,
+    actor_key_id: uuid.UUID | None = None,
+) -> None:
     """lastUsedAt at most once a minute per key; an audit event for a new address.
 
     Both are guarded by a cache `add`, so the database sees one write per key per
@@ -149,7 +164,7 @@ def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRea
             and not hot.seen_address
             and keycache.add_guard(keycache.seen_key(digest, ip), keycache.SEEN_GUARD_SECONDS)
         ):
-            _note_address(info, ip)
+            _note_address(info, ip, actor_key_id=actor_key_id or info.key_id)
     except (DatabaseError, RedisError, ConnectionInterrupted, OSError):
         # Usage tracking must not fail a request that was authenticated correctly:
         # not for the database, and not for a cache that timed out on the guard
@@ -157,7 +172,7 @@ def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRea
         logger.exception("Could not record the use of API key %s", info.key_id)
 
 
-def _note_address(info: KeyInfo, ip: str) -> None:
+def _note_address(info: KeyInfo, ip: str, *, actor_key_id: uuid.UUID) -> None:
     """Audit the first use of a key from an address (once per key and address)."""
     if APIKeyEvent.objects.filter(
         key_id=info.key_id, action=EventAction.NEW_ADDRESS, ip=ip
@@ -169,7 +184,7 @@ def _note_address(info: KeyInfo, ip: str) -> None:
                 key_id=info.key_id,
                 organization_id=info.organization_id,
                 action=EventAction.NEW_ADDRESS,
-                actor_key_id=info.key_id,
+                actor_key_id=actor_key_id,
                 ip=ip,
             )
     except IntegrityError:

@@ -40,6 +40,8 @@ SEEN_GUARD_SECONDS = 86400  # a key+address pair is checked against the audit tr
 # a valid key's is kept this long, from its last move (apikeys.usage).
 USAGE_NEW_SECONDS = 120
 USAGE_KEEP_SECONDS = 86400
+# The "known digest" marker (known_key) lives until the key expires, at most this long.
+KNOWN_MAX_SECONDS = 366 * 86400
 
 
 def record_key(digest: str) -> str:
@@ -52,6 +54,13 @@ def used_key(digest: str) -> str:
 
 def seen_key(digest: str, ip: str) -> str:
     return f"apikey:seen:{digest}:{ip}"
+
+
+def known_key(digest: str) -> str:
+    """A marker that this digest belongs to a key (valid or not, never what it may
+    do): it outlives the record so that a locked-out address can still have a real
+    key looked up (SPEC §4); it can only ever grant a database lookup."""
+    return f"apikey:known:{digest}"
 
 
 def usage_key(digest: str) -> str:
@@ -176,11 +185,21 @@ def publish(records: dict[str, dict[str, Any]]) -> None:
     cache.set_many(
         {record_key(d): r for d, r in records.items()}, timeout=settings.API_KEY_CACHE_SECONDS
     )
+    for digest, record in records.items():
+        mark_known(digest, expires=record["exp"])
+
+
+def mark_known(digest: str, *, expires: float) -> None:
+    """Remember that `digest` is a key's, until the key expires (Unix seconds)."""
+    ttl = int(expires - time.time())
+    if ttl > 0:
+        cache.set(known_key(digest), 1, timeout=min(ttl, KNOWN_MAX_SECONDS))
 
 
 def fill(digest: str, record: dict[str, Any]) -> None:
     """Cache a record read from the database; never overwrites a published one."""
     cache.add(record_key(digest), record, timeout=settings.API_KEY_CACHE_SECONDS)
+    mark_known(digest, expires=record["exp"])
 
 
 def forget(digests: list[str]) -> None:
@@ -201,6 +220,7 @@ class HotRead:
     failures: int  # failed authentications from the caller's address, this window
     used_recently: bool  # lastUsedAt was written less than a minute ago
     seen_address: bool  # this key+address pair was checked recently
+    known: bool = False  # the digest is marked as a key's (see known_key)
 
 
 def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | None) -> HotRead:
@@ -220,12 +240,13 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
         fail_counter = ratelimit.counter_key(fail_bucket, fail_period, fail_window)
     rec, used, seen = record_key(digest), used_key(digest), seen_key(digest, ip or "-")
     ttl = RATE_PERIOD + ratelimit.EXPIRATION_FUDGE
-    names = [rec, used, seen] + ([fail_counter] if fail_counter is not None else [])
+    known = known_key(digest)
+    names = [rec, used, seen, known] + ([fail_counter] if fail_counter is not None else [])
 
     # The usage counter rides in the same round trip (counted with the rate).
     usage = (usage_key(digest), USAGE_NEW_SECONDS) if counter is not None else None
     values, n, raw = shared_cache.read_and_count(names, counter, ttl, also_count=usage)
-    cached, has_used, has_seen, *rest = values
+    cached, has_used, has_seen, has_known, *rest = values
     if cached is None:
         record = None
     elif raw:
@@ -234,7 +255,15 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
         record = parse_record(cached)
     has_used, has_seen = has_used is not None, has_seen is not None
     failures = int(rest[0] or 0) if fail_counter is not None else 0
-    return HotRead(record, n, window, failures, has_used, ip is not None and has_seen)
+    return HotRead(
+        record,
+        n,
+        window,
+        failures,
+        has_used,
+        ip is not None and has_seen,
+        known=has_known is not None,
+    )
 
 
 @lru_cache(maxsize=4096)

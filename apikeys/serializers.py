@@ -126,7 +126,7 @@ class DashboardSerializer(serializers.Serializer):
     authMethod = serializers.ChoiceField(choices=["api_key", "wallet", "session"])
     keyId = serializers.UUIDField(allow_null=True)
     environment = serializers.CharField()
-    credits = CreditsSerializer()
+    credits = CreditsSerializer(allow_null=True, help_text="null without the billing permission.")
     keyCount = serializers.IntegerField(help_text="Active API keys.")
 
 

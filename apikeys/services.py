@@ -74,6 +74,14 @@ def _publish_on_commit(key: APIKey, digests: Iterable[str | None]) -> None:
     transaction.on_commit(publish)
 
 
+def _mark_known(digest: str, expires: float) -> None:
+    try:
+        keycache.mark_known(digest, expires=expires)
+    except Exception:
+        # Only costs the key its pass through an address locked out for failures.
+        logger.exception("Could not mark a new API key as known in the cache")
+
+
 def apikey_create(
     *,
     organization: Organization | uuid.UUID,
@@ -146,6 +154,8 @@ def apikey_create(
             ip=actor_ip,
             details={"name": name, "environment": environment},
         )
+    digest, expires = key.digest, key.expires_at.timestamp()
+    transaction.on_commit(lambda: _mark_known(digest, expires))
     return key, full_key
 
 
@@ -234,3 +244,21 @@ def forget_organization_keys(organization_id: uuid.UUID) -> None:
             digests.append(previous)
     if digests:
         keycache.forget(digests)
+
+
+def apikeys_revoke_created_by(
+    *, user_id: uuid.UUID, organization_id: uuid.UUID | None = None, reason: str
+) -> int:
+    """Revoke every active key `user_id` created (in one organization, or in all):
+    their creator was deactivated, removed or lost the membership, and a key is no
+    stronger than the person who made it (SPEC §1). Each revocation is published
+    to the shared cache on commit, so every process refuses the keys at once.
+    Returns how many keys were revoked."""
+    keys = APIKey.objects.filter(created_by_id=user_id, revoked_at__isnull=True)
+    if organization_id is not None:
+        keys = keys.filter(organization_id=organization_id)
+    revoked = 0
+    for key in keys:
+        apikey_revoke(key=key, reason=reason)
+        revoked += 1
+    return revoked

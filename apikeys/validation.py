@@ -20,6 +20,8 @@ MAX_PERMISSIONS = 50
 MAX_GRACE_SECONDS = 86400
 # A client computing "now + 365 days" on a slightly fast clock is not refused.
 EXPIRY_LEEWAY = timedelta(minutes=5)
+# The widest UTC offset PostgreSQL accepts in a timestamp with time zone.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
 
 
 def _fail(field: str, reason: str) -> ValidationFailed:
@@ -76,9 +78,16 @@ def clean_allowed_ips(allowed_ips: Iterable[Any]) -> list[str]:
         if not isinstance(item, str) or len(item) > 64:
             raise _fail("allowedIps", "Each entry is an address or a CIDR network.")
         try:
-            network = ipaddress.ip_network(item.strip(), strict=False)
-        except ValueError:
-            raise _fail("allowedIps", f"{item[:64]!r} is not an address or a network.") from None
+            # strict: "10.0.0.1/8" (host bits set) is a typo for 10.0.0.0/8 or for
+            # 10.0.0.1, and "10.0.0.1/0" would silently mean every address.
+            network = ipaddress.ip_network(item.strip(), strict=True)
+        except ValueError as exc:
+            reason = (
+                "has host bits set: give an address or a network address."
+                if "host bits" in str(exc)
+                else "is not an address or a network."
+            )
+            raise _fail("allowedIps", f"{item[:64]!r} {reason}") from None
         text = str(network.network_address) if network.num_addresses == 1 else str(network)
         if text not in cleaned:
             cleaned.append(text)
@@ -92,6 +101,10 @@ def clean_expires_at(expires_at: Any, *, now: datetime) -> datetime:
         return now + timedelta(days=settings.API_KEY_DEFAULT_EXPIRY_DAYS)
     if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
         raise _fail("expiresAt", "Must be an ISO 8601 date-time with a time zone.")
+    offset = expires_at.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        # PostgreSQL cannot store it (a 500 there, after a SIWE nonce was spent).
+        raise _fail("expiresAt", "The UTC offset must be within -15:59 and +15:59.")
     if expires_at <= now:
         raise _fail("expiresAt", "Must be in the future.")
     if expires_at > now + timedelta(days=settings.API_KEY_MAX_EXPIRY_DAYS) + EXPIRY_LEEWAY:

@@ -50,12 +50,15 @@ class Verification:
         return self.code is VerifyCode.VALID
 
 
-def debit_reference(*, key_id: uuid.UUID, request_id: str | None) -> str:
-    """The caller's requestId makes a retried verification a no-op (per key, so
-    one caller's ids cannot collide with another's); without one, every call is
-    its own debit."""
-    if request_id:
-        return f"verify:{key_id}:{request_id}"
+def debit_reference(
+    *, caller_key_id: uuid.UUID | None, key_id: uuid.UUID, request_id: str | None
+) -> str:
+    """The caller's requestId makes a retried verification a no-op. It is scoped to
+    the calling key (SPEC §4): one gateway's ids can neither collide with another's
+    nor turn another gateway's request into a free "retry". Without one, every call
+    is its own debit. (Fits the ledger's 200 characters: ids are at most 100.)"""
+    if request_id and caller_key_id is not None:
+        return f"verify:{caller_key_id.hex}:{key_id.hex}:{request_id}"
     return f"verify:{uuid.uuid4().hex}"
 
 
@@ -74,7 +77,9 @@ def key_verify_remote(
     allow-list is FORBIDDEN when it is missing. Test-environment keys are never
     charged. Raises Conflict when `request_id` was already used with another cost.
     """
-    check = apikey_verify(raw_key, ip=ip, count=False)
+    # The use is audited with the verifying key as its actor (SPEC §4): an address
+    # in the key's trail came from that gateway, not from the key's owner.
+    check = apikey_verify(raw_key, ip=ip, count=False, actor_key_id=caller_key_id)
     if check.code is not KeyCode.VALID or check.key is None:
         return Verification(VerifyCode(check.code.value), key=check.key)
     info = check.key
@@ -90,7 +95,9 @@ def key_verify_remote(
         balance = services.balance_micros(organization=info.organization_id)
         return Verification(VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance)
 
-    reference = debit_reference(key_id=info.key_id, request_id=request_id)
+    reference = debit_reference(
+        caller_key_id=caller_key_id, key_id=info.key_id, request_id=request_id
+    )
     try:
         result = services.credits_debit(
             organization=info.organization_id,

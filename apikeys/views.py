@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization, User
 from accounts.permissions import HasPermission
-from accounts.principal import AuthMethod, Environment, Principal
-from apikeys import selectors, services
+from accounts.principal import AuthMethod, Principal
+from apikeys import delegation, selectors, services
 from apikeys.errors import KeyNotFound
 from apikeys.models import APIKey
 from apikeys.permissions import CanManageKeys
@@ -36,7 +36,6 @@ from apikeys.serializers import (
 from apikeys.verification import key_verify_remote
 from billing.money import format_usd
 from billing.services import balance_micros
-from config.errors import Forbidden
 from config.net import client_ip
 from config.openapi import error_response
 
@@ -53,6 +52,12 @@ def _actor(request: Request) -> dict[str, Any]:
     if principal.method is AuthMethod.API_KEY:
         return {"actor_key_id": principal.key_id, "actor_ip": client_ip(request)}
     return {"actor_id": principal.user_id, "actor_ip": client_ip(request)}
+
+
+def no_store(response: Response) -> Response:
+    """A response carrying a full key: no browser or proxy may keep it (SPEC §2)."""
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _parse_key_id(key_id: str) -> uuid.UUID | None:
@@ -72,19 +77,6 @@ def _get_key(request: Request, key_id: str) -> APIKey:
     if key is None:
         raise KeyNotFound()
     return key
-
-
-def _check_delegation(principal: Principal, permissions: list[str], environment: str) -> None:
-    """A key may not mint a key stronger than itself: no permission it lacks, and a
-    sandbox key makes sandbox keys only."""
-    if principal.method is not AuthMethod.API_KEY:
-        return
-    if principal.permissions and (
-        not permissions or not all(principal.has_permission(p) for p in permissions)
-    ):
-        raise Forbidden("A key cannot grant permissions it does not hold.")
-    if principal.is_test and environment != Environment.TEST:
-        raise Forbidden("A test key can only create test keys.")
 
 
 class APIKeyListCreateView(GenericAPIView):
@@ -118,24 +110,32 @@ class APIKeyListCreateView(GenericAPIView):
         data = APIKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
-        permissions = body.get("permissions") or []
-        _check_delegation(request.auth, permissions, body["environment"])
+        bounded = delegation.check_create(
+            delegation.caller_ceiling(request.auth),
+            permissions=body.get("permissions"),
+            environment=body["environment"],
+            rate_limit=body.get("rateLimit"),
+            allowed_ips=body.get("allowedIps"),  # None when left out: inherited
+            expires_at=body.get("expiresAt"),
+        )
         actor = _actor(request)
         key, full_key = services.apikey_create(
             organization=request.auth.organization_id,
             created_by=request.auth.user_id,
             name=body["name"],
-            permissions=permissions,
+            permissions=bounded.permissions,
             environment=body["environment"],
-            rate_limit=body.get("rateLimit"),
-            allowed_ips=body.get("allowedIps") or [],
-            expires_at=body.get("expiresAt"),
+            rate_limit=bounded.rate_limit,
+            allowed_ips=bounded.allowed_ips,
+            expires_at=bounded.expires_at,
             actor_ip=actor["actor_ip"],
             actor_key_id=actor.get("actor_key_id"),
         )
-        return Response(
-            APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
-            status=status.HTTP_201_CREATED,
+        return no_store(
+            Response(
+                APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
+                status=status.HTTP_201_CREATED,
+            )
         )
 
 
@@ -169,7 +169,10 @@ class APIKeyDetailView(APIView):
         responses={200: APIKeyEnvelopeSerializer, **NOT_FOUND},
     )
     def delete(self, request: Request, key_id: str) -> Response:
-        key = services.apikey_revoke(key=_get_key(request, key_id), **_actor(request))
+        key = _get_key(request, key_id)
+        if not self.is_self_revocation():  # any key may revoke itself
+            delegation.check_manage(delegation.caller_ceiling(request.auth), key)
+        key = services.apikey_revoke(key=key, **_actor(request))
         return Response(APIKeyEnvelopeSerializer({"apiKey": key}).data)
 
 
@@ -191,12 +194,13 @@ class APIKeyRegenerateView(APIView):
         key = _get_key(request, key_id)
         data = APIKeyRegenerateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        delegation.check_manage(delegation.caller_ceiling(request.auth), key)
         key, full_key = services.apikey_regenerate(
             key=key,
             grace_period_seconds=data.validated_data["gracePeriodSeconds"],
             **_actor(request),
         )
-        return Response(APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data)
+        return no_store(Response(APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data))
 
 
 class DashboardView(APIView):
@@ -233,7 +237,12 @@ class DashboardView(APIView):
                     "authMethod": principal.method,
                     "keyId": principal.key_id,
                     "environment": principal.environment,
-                    "credits": {"balance": format_usd(balance_micros(organization=org.id))},
+                    # The balance is billing: only for credentials that hold it (SPEC §1).
+                    "credits": (
+                        {"balance": format_usd(balance_micros(organization=org.id))}
+                        if principal.has_permission("billing")
+                        else None
+                    ),
                     "keyCount": selectors.active_key_count(org.id),
                 }
             ).data

@@ -97,6 +97,17 @@ class InsufficientCredits(PaymentRequired):
     default_message = "Insufficient credits for this request."
 
 
+class RateLimited(ServiceError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    default_message = "Rate limit exceeded."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None):
+        super().__init__(message)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(retry_after)}
+
+
 class ServiceUnavailable(ServiceError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"

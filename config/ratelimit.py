@@ -121,6 +121,19 @@ def count_auth_failure(ip: str | None) -> RateState | None:
     return hit(auth_failure_bucket(ip), limit, period)
 
 
+# Keys the cache does not know that a locked-out address may still have looked up
+# in the database per minute: a valid cold key gets through, a flood of made-up
+# well-formed keys costs at most this many lookups (SPEC §4).
+LOCKED_OUT_LOOKUPS_PER_MINUTE = 3
+
+
+def locked_out_lookup_allowed(ip: str | None) -> bool:
+    """May a locked-out `ip` have one more unknown key looked up this minute?"""
+    if ip is None:
+        return False
+    return hit(f"authfail-lookup:{ip}", LOCKED_OUT_LOOKUPS_PER_MINUTE, 60).allowed
+
+
 def auth_failures_exceeded(ip: str | None) -> RateState | None:
     """The address's failure window when it is over AUTH_FAILURE_RATE, else None."""
     if ip is None:

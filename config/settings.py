@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # Before anything reads the query string: a key in a URL is refused and revoked.
+    "apikeys.exposure.KeyInURLMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the app itself, before anything that reads sessions or auth.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -348,6 +350,11 @@ AUTH_FAILURE_RATE = env_rate("AUTH_FAILURE_RATE", "20/m")
 # Requests per client address per route group for anonymous endpoints (SIWE
 # nonce, SIWE verify, headless key creation), in the same rate syntax.
 ANONYMOUS_RATE = env_rate("ANONYMOUS_RATE", "30/m")
+# New accounts per client address, by any path (SIWE, headless key creation, a
+# wallet's first signed request): each comes with free credits (SPEC §3).
+SIGNUP_RATE = env_rate("SIGNUP_RATE", "10/h")
+# A valid key seen in a URL is revoked at once: every proxy logs URLs (SPEC §2).
+API_KEY_REVOKE_EXPOSED = env_bool("API_KEY_REVOKE_EXPOSED", True)
 # Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
 RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
 # Price of one POST /api/v1/echo call (the demo metered endpoint), USD.

@@ -82,6 +82,7 @@ class WalletSignatureAuthentication(BaseAuthentication):
                 signature_header=values[SIGNATURE_HEADER],
                 method=request.method or "",
                 path=request.path,
+                client_ip=client_ip(request),
             )
         except WalletAuthFailed as exc:
             _refuse(request, exc.reason, exc)
@@ -96,8 +97,9 @@ class WalletSignatureAuthentication(BaseAuthentication):
         signature_header: str,
         method: str,
         path: str,
+        client_ip: str | None = None,
     ):
-        address = checksum_address(address_header, field=ADDRESS_HEADER)
+        address = checksum_address(address_header, field=ADDRESS_HEADER, any_case=True)
         signature = parse_signature(signature_header, field=SIGNATURE_HEADER)
         timestamp_text, timestamp_ms = _parse_timestamp(timestamp_header)
 
@@ -127,7 +129,7 @@ class WalletSignatureAuthentication(BaseAuthentication):
                 reason=f"wallet signature replayed for {address}",
             )
         try:
-            return wallet_principal(address, cached=cached)
+            return wallet_principal(address, cached=cached, client_ip=client_ip)
         except WalletAccountUnusable:
             raise WalletAuthFailed(
                 "This account is disabled", reason=f"wallet {address} belongs to a disabled user"

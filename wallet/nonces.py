@@ -30,8 +30,10 @@ def _issued_key(nonce: str) -> str:
     return f"siwe:nonce:{nonce}"
 
 
-def _used_key(nonce: str) -> str:
-    return f"siwe:used:{nonce}"
+def _used_key(nonce: str, address: str | None = None) -> str:
+    # Per address: a client-chosen (predictable) headless nonce that another wallet
+    # used first cannot be burnt for everyone else (SPEC §3).
+    return f"siwe:used:{address}:{nonce}" if address else f"siwe:used:{nonce}"
 
 
 def nonce_issue() -> str:
@@ -44,13 +46,13 @@ def nonce_issue() -> str:
             return nonce
 
 
-def nonce_claim(nonce: str, *, allow_client_nonce: bool) -> bool:
+def nonce_claim(nonce: str, *, allow_client_nonce: bool, address: str | None = None) -> bool:
     """Spend `nonce` for a message whose signature has been verified.
 
     True when this call is the nonce's one use: it was never presented before,
     and either we issued it (and it is now consumed) or `allow_client_nonce`.
     """
-    if not shared_cache.add(_used_key(nonce), 1, timeout=USED_MARKER_SECONDS):
+    if not shared_cache.add(_used_key(nonce, address), 1, timeout=USED_MARKER_SECONDS):
         return False
     issued = shared_cache.take(_issued_key(nonce))
     return issued or allow_client_nonce

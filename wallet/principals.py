@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 
+from accounts.models import Role
 from accounts.principal import AuthMethod, Environment, Principal
 from config import cache as shared_cache
 from wallet.accounts import wallet_account_get_or_create
@@ -47,7 +48,9 @@ class WalletAccountUnusable(Exception):
     """The wallet's user is deactivated."""
 
 
-def wallet_principal(address: str, *, cached: Any) -> tuple[Any, Principal]:
+def wallet_principal(
+    address: str, *, cached: Any, client_ip: str | None = None
+) -> tuple[Any, Principal]:
     """(user, Principal) for a verified, checksummed address; creates the account if new.
 
     `cached`: the value under principal_cache_key(address), which the caller
@@ -60,7 +63,7 @@ def wallet_principal(address: str, *, cached: Any) -> tuple[Any, Principal]:
         user: Any = WalletUser(uuid.UUID(user_id))
         return user, _principal(address, uuid.UUID(user_id), uuid.UUID(org_id), rate_limit)
 
-    user, org, _created = wallet_account_get_or_create(address=address)
+    user, org, _created = wallet_account_get_or_create(address=address, client_ip=client_ip)
     if not user.is_active:
         raise WalletAccountUnusable(address)
     rate_limit = org.rate_limit_per_minute
@@ -95,4 +98,5 @@ def _principal(address: str, user_id: uuid.UUID, org_id: uuid.UUID, rate_limit: 
         environment=Environment.LIVE,
         permissions=frozenset(),
         wallet_address=address,
+        role=Role.OWNER,
     )

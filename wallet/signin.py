@@ -31,7 +31,7 @@ from apikeys.models import APIKey
 from apikeys.selectors import key_room_check
 from apikeys.services import apikey_create
 from apikeys.validation import clean_expires_at, clean_name
-from wallet.accounts import wallet_account_open
+from wallet.accounts import signup_allow, wallet_account_open
 from wallet.nonces import nonce_claim
 from wallet.siwe_verify import SiweFailed, VerifiedSiwe, siwe_check
 
@@ -60,6 +60,7 @@ def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -
     verified = siwe_check(message=message, signature=signature)
     found = wallet_account_find(address=verified.address)
     _refuse_inactive(found)
+    _refuse_signup(found, actor_ip, verified.address)
     if found is not None and found[1] is not None:  # a new account has no keys
         # At the cap, a sign-in needs a sign-in key to retire.
         key_room_check(found[1], replaceable_name=SIWE_KEY_NAME)
@@ -76,12 +77,15 @@ def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -
     return SignIn(full_key, api_key, user, org, created)
 
 
-def siwe_account_verify(*, message: str, signature: str) -> WalletAccount:
+def siwe_account_verify(
+    *, message: str, signature: str, actor_ip: str | None = None
+) -> WalletAccount:
     """The browser sign-in: the same checks, and the wallet's account found or
     created, without a key (the view turns it into a dashboard session)."""
     verified = siwe_check(message=message, signature=signature)
     found = wallet_account_find(address=verified.address)
     _refuse_inactive(found)
+    _refuse_signup(found, actor_ip, verified.address)
     _spend_nonce(verified, headless=False)
     user, org, created = wallet_account_open(address=verified.address, found=found)
     if not created and not User.objects.filter(pk=user.pk, is_active=True).exists():
@@ -110,6 +114,7 @@ def headless_key_create(
     )
     found = wallet_account_find(address=verified.address)
     _refuse_inactive(found)
+    _refuse_signup(found, actor_ip, verified.address)
     if found is not None and found[1] is not None:
         key_room_check(found[1])
     _spend_nonce(verified, headless=True)
@@ -129,7 +134,13 @@ def _refuse_inactive(found: WalletAccountFound) -> None:
         raise SiweFailed(f"wallet user {found[0].pk} is deactivated")
 
 
+def _refuse_signup(found: WalletAccountFound, client_ip: str | None, address: str) -> None:
+    """A new wallet is a new account: SIGNUP_RATE per client address (SPEC §3)."""
+    if found is None:
+        signup_allow(client_ip=client_ip, address=address)
+
+
 def _spend_nonce(verified: VerifiedSiwe, *, headless: bool) -> None:
     """The nonce's one use (a headless message may carry the client's own nonce)."""
-    if not nonce_claim(verified.nonce, allow_client_nonce=headless):
+    if not nonce_claim(verified.nonce, allow_client_nonce=headless, address=verified.address):
         raise SiweFailed("SIWE nonce unknown, expired or already used")

@@ -25,7 +25,7 @@ from siwe.parsed import RegExpParsedMessage
 
 from accounts.wallet_address import checksum_address
 from config.errors import Unauthorized, ValidationFailed, invalid_field
-from wallet.signatures import parse_signature
+from wallet.signatures import parse_signature, recover_signer
 from wallet.siwe_message import SiweMessage
 
 MAX_MESSAGE_CHARS = 4096
@@ -33,6 +33,7 @@ MAX_MESSAGE_CHARS = 4096
 # message has about a dozen short lines.
 MAX_LINES = 40
 MAX_LINE_CHARS = 512
+MAX_RESOURCES = 10  # SPEC §3
 ISSUED_AT_SKEW = dt.timedelta(seconds=60)
 # Headless key creation (SPEC §2): the message must expire at most this far ahead.
 HEADLESS_MAX_LIFETIME = dt.timedelta(minutes=10)
@@ -95,6 +96,11 @@ def siwe_check(
     except ValueError:
         raise SiweFailed("SIWE message does not parse (ValueError)") from None
     _check_claims(fields)
+    # The signature before the grammar (SPEC §3): one secp256k1 recovery refuses a
+    # forged message at the cost of a valid one, whatever its fields hold.
+    signer = recover_signer(message, signature_bytes)
+    if signer is None or signer.lower() != fields.address.lower():
+        raise SiweFailed(f"SIWE signature does not recover {fields.address[:42]}")
     try:
         # Then the model's field validators apply the EIP-4361/RFC 3986 grammar
         # rules to every field: as strict as the whole-message ABNF parse, and
@@ -145,6 +151,10 @@ def _check_outline(message: str) -> None:
         raise SiweFailed(f"SIWE message has more than {MAX_LINES} lines")
     if any(len(line) > MAX_LINE_CHARS for line in lines):
         raise SiweFailed(f"SIWE message has a line over {MAX_LINE_CHARS} characters")
+    if "Resources:" in lines:
+        resources = len(lines) - lines.index("Resources:") - 1
+        if resources > MAX_RESOURCES:
+            raise SiweFailed(f"SIWE message has {resources} resources (at most {MAX_RESOURCES})")
     header = lines[0]
     if not header.endswith(_HEADER_SUFFIX):
         raise SiweFailed("SIWE message does not parse (no EIP-4361 header line)")

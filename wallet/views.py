@@ -170,6 +170,7 @@ class SiweLoginView(AnonymousWalletView):
             result = siwe_account_verify(
                 message=body.validated_data["message"],
                 signature=body.validated_data["signature"],
+                actor_ip=client_ip(request),
             )
         except SiweFailed as exc:
             auth_failed(request, exc.reason)

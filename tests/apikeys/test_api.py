@@ -68,7 +68,7 @@ def test_create_with_session(session, org, user):
         {
             "name": "ci deploy",
             "permissions": ["chat:write", "keys"],
-            "rateLimit": 100,
+            "rateLimit": 50,
             "environment": "test",
             "allowedIps": ["10.0.0.0/8"],
         },
@@ -81,7 +81,7 @@ def test_create_with_session(session, org, user):
     assert keyformat.parse(full).environment == "test"
     assert body["apiKey"]["hint"] == keyformat.hint(full)
     assert body["apiKey"]["permissions"] == ["chat:write", "keys"]
-    assert body["apiKey"]["rateLimit"] == 100
+    assert body["apiKey"]["rateLimit"] == 50
     assert body["apiKey"]["allowedIps"] == ["10.0.0.0/8"]
     assert body["apiKey"]["status"] == "active"
     assert body["apiKey"]["lastUsedAt"] is None

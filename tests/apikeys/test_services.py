@@ -12,6 +12,7 @@ from apikeys.check import KeyCode, apikey_verify
 from apikeys.errors import KeyLimitReached
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_regenerate, apikey_revoke
+from config import ratelimit
 from config.errors import Conflict, ValidationFailed
 from tests import caches
 from tests.own_cache import clear_own_keys
@@ -63,8 +64,14 @@ def test_create_refuses_bad_input_and_changes_nothing(make_key, kwargs, field):
 
 
 def test_allowed_ips_are_normalised(make_key):
-    key, _ = make_key(allowed_ips=["10.0.0.7/8", "192.168.1.1", "2001:db8::/32"])
+    key, _ = make_key(allowed_ips=["10.0.0.0/8", "192.168.1.1/32", "2001:db8::/32"])
     assert key.allowed_ips == ["10.0.0.0/8", "192.168.1.1", "2001:db8::/32"]
+
+
+def test_allowed_ip_with_host_bits_is_refused(make_key):
+    # "10.0.0.7/8" is a typo for 10.0.0.0/8 or 10.0.0.7; never guess (issue 9).
+    with pytest.raises(ValidationFailed, match=r"10\.0\.0\.7/8"):
+        make_key(allowed_ips=["10.0.0.7/8"])
 
 
 def test_active_key_cap(make_key, settings):
@@ -251,7 +258,7 @@ def test_malformed_key_needs_no_io(django_assert_num_queries, settings):
 
 
 def test_failure_limit_locks_out_lookups_but_not_cached_valid_keys(
-    make_key, settings, django_assert_num_queries
+    make_key, settings, django_assert_max_num_queries
 ):
     settings.AUTH_FAILURE_RATE = "3/m"
     _, good = make_key()
@@ -259,7 +266,8 @@ def test_failure_limit_locks_out_lookups_but_not_cached_valid_keys(
     for _ in range(3):
         check = apikey_verify(keyformat.generate(), failures_from="10.9.9.9")
         assert (check.code, check.locked_out) == (KeyCode.NOT_FOUND, False)
-    with django_assert_num_queries(0):
+    # At most a few lookups of unknown keys a minute from a locked-out address.
+    with django_assert_max_num_queries(ratelimit.LOCKED_OUT_LOOKUPS_PER_MINUTE):
         check = apikey_verify(keyformat.generate(), failures_from="10.9.9.9")
         assert check.locked_out
         assert apikey_verify(good, failures_from="10.9.9.9").valid

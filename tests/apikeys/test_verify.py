@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apikeys import keyformat
 from apikeys.models import APIKey
 from apikeys.services import apikey_regenerate, apikey_revoke
 from billing.models import EntryKind, LedgerEntry
@@ -176,7 +177,7 @@ def test_test_keys_are_never_charged(verify, make_key, org):
     assert usage(org) == []
 
 
-def test_request_id_makes_a_retry_free(verify, make_key, fund, org):
+def test_request_id_makes_a_retry_free(verify, make_key, fund, org, gateway):
     fund(org, 1_000_000)
     key, full = make_key()
     body = {"key": full, "cost": "0.25", "requestId": "gw-req:42"}
@@ -184,7 +185,9 @@ def test_request_id_makes_a_retry_free(verify, make_key, fund, org):
     assert (first["code"], first["credits"]) == ("VALID", {"remaining": "0.750000"})
     assert (second["code"], second["credits"]) == ("VALID", {"remaining": "0.750000"})
     [row] = usage(org)
-    assert row.reference == f"verify:{key.id}:gw-req:42"
+    # Scoped to the calling key (issue 9): another gateway's "gw-req:42" is its own.
+    caller = APIKey.objects.get(digest=keyformat.digest(gateway))
+    assert row.reference == f"verify:{caller.id.hex}:{key.id.hex}:gw-req:42"
     r = verify({**body, "cost": "0.5"})
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "CONFLICT"
@@ -275,7 +278,9 @@ def test_the_caller_must_authenticate(api, make_key):
     # The key in the body is not a credential for the call itself.
 
 
-def test_a_key_with_every_permission_may_verify_itself(verify, make_key):
+def test_a_key_with_every_permission_may_not_verify(verify, make_key):
+    """`verify` is not part of "empty = every permission" (issue 9 item 6)."""
     _, full = make_key()
     r = verify({"key": full}, caller=full)
-    assert r.json()["code"] == "VALID"
+    assert r.status_code == 403
+    assert r.json()["error"] == {"code": "FORBIDDEN", "message": "Insufficient permissions"}
