@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Organization, Plan, Role, User
 from accounts.selectors import WalletAccountFound, wallet_account_find
 from accounts.wallet_address import checksum_address
-from billing.models import EntryKind
-from billing.money import MICROS_PER_USD
-from billing.services import credits_grant
 from config.errors import Conflict, ValidationFailed
 
 
@@ -70,34 +66,24 @@ def membership_add(
     return membership
 
 
-class NotLookedUp:
-    """The default of wallet_account_get_or_create's `found`: look the wallet up."""
-
-
-NOT_LOOKED_UP = NotLookedUp()
-
-
-def wallet_account_get_or_create(
-    *, address: str, found: WalletAccountFound | NotLookedUp = NOT_LOOKED_UP
+def wallet_account_ensure(
+    *, address: str, found: WalletAccountFound
 ) -> tuple[User, Organization, bool]:
     """The user and organization of a wallet, created on its first sign-in.
 
+    found: what `wallet_account_find` answered for this (checksummed) address
+    moments ago; the caller looked, e.g. to check the user before spending a SIWE
+    nonce, so the wallet is not looked up twice. An account found complete is
+    returned as is; anything else is made here.
+
     Race-safe: concurrent first sign-ins of one wallet all try to insert the
     user; the unique index on `wallet_address` lets exactly one commit, and the
-    others roll back whole and read the winner's rows. The sign-up bonus has a
-    per-address ledger reference, so it is granted once whatever happens.
-    Returns (user, organization, created).
-
-    found: what `wallet_account_find` answered for this address moments ago (a
-    caller that already looked, e.g. to check the user before spending a SIWE
-    nonce), so the wallet is not looked up twice. An account found complete is
-    returned as is; anything else goes the same race-safe way as without it,
-    and a stale "not found" only costs one failed insert and a fresh look.
+    others roll back whole and read the winner's rows (a stale "not found" only
+    costs one failed insert and a fresh look). Returns (user, organization,
+    created). The sign-up credits are billing's, granted by the caller.
     """
     checksummed = checksum_address(address)
     for _ in range(3):
-        if isinstance(found, NotLookedUp):
-            found = wallet_account_find(address=checksummed)
         if found is not None and found[1] is not None:
             return found[0], found[1], False
         try:
@@ -120,11 +106,10 @@ def wallet_account_get_or_create(
                     slug=_free_wallet_slug(checksummed),
                     owner=user,
                 )
-                _grant_signup_bonus(organization=org, address=checksummed)
             return user, org, created
         except (IntegrityError, Conflict):
             # Another request created this wallet's account first: read theirs.
-            found = NOT_LOOKED_UP
+            found = wallet_account_find(address=checksummed)
     raise Conflict("Could not create the account for this wallet; try again.")
 
 
@@ -142,17 +127,3 @@ def _free_wallet_slug(address: str) -> str:
         # An operator already used it (improbable); a suffix keeps it readable.
         slug = f"{slug[:42]}-{secrets.token_hex(3)}"
     return slug
-
-
-def _grant_signup_bonus(*, organization: Organization, address: str) -> None:
-    micros = int(settings.INITIAL_FREE_CREDITS * MICROS_PER_USD)
-    if micros <= 0:
-        return
-    credits_grant(
-        organization=organization,
-        amount_micros=micros,
-        kind=EntryKind.SIGNUP_BONUS,
-        # One bonus per wallet, ever: a retry or a race finds this reference taken.
-        reference=f"signup:{address}",
-        description="Initial free credits for a new wallet account",
-    )

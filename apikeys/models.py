@@ -16,10 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-class Environment(models.TextChoices):
-    LIVE = "live", "Live"
-    TEST = "test", "Test (sandbox, never charged)"
+from accounts.principal import Environment
 
 
 class KeyStatus(models.TextChoices):
@@ -85,7 +82,7 @@ class APIKey(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(environment__in=["live", "test"]), name="apikey_environment_known"
+                condition=Q(environment__in=Environment.values), name="apikey_environment_known"
             ),
             models.CheckConstraint(
                 condition=Q(rate_limit__isnull=True) | Q(rate_limit__gte=1),

@@ -10,5 +10,4 @@ urlpatterns = [
         name="credits-transactions",
     ),
     path("echo", views.EchoView.as_view(), name="echo"),
-    path("keys/verify", views.VerifyKeyView.as_view(), name="keys-verify"),
 ]

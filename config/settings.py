@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_parsed, env_str, env_usd
+from config.env import env_bool, env_int, env_list, env_parsed, env_rate, env_str, env_usd
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -113,12 +113,15 @@ else:
     }
 
 REDIS_URL = env_str("REDIS_URL")
+# Every cache key starts with "<prefix>:", so one Redis database can hold several
+# deployments (and the test suite, which uses a prefix of its own per run).
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "gh")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "gh",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 # Fail fast when Redis is away: callers turn the error into a
@@ -133,7 +136,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "gatehouse",
-            "KEY_PREFIX": "gh",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 
@@ -172,8 +175,7 @@ CORS_ALLOW_HEADERS = [
     "x-wallet-address",
     "x-timestamp",
     "x-wallet-signature",
-    "x-payment",
-    "payment-signature",
+    "x-payment",  # SPEC: x402 payments (being built)
     "x-csrftoken",
     "x-requested-with",
 ]
@@ -183,9 +185,6 @@ CORS_EXPOSE_HEADERS = [
     "x-ratelimit-reset",
     "retry-after",
     "x-request-id",
-    "payment-required",
-    "payment-response",
-    "x-payment-response",
 ]
 
 # --- REST API ---------------------------------------------------------------
@@ -268,6 +267,10 @@ WALLET_PRINCIPAL_CACHE_SECONDS = env_int("WALLET_PRINCIPAL_CACHE_SECONDS", 60, m
 
 # The `ek` in `ek_live_...`: 1-16 lowercase letters or digits.
 API_KEY_PREFIX = env_str("API_KEY_PREFIX", "ek")
+if not re.fullmatch(r"[a-z0-9]{1,16}", API_KEY_PREFIX):
+    raise ImproperlyConfigured(
+        f"API_KEY_PREFIX must be 1-16 lowercase letters or digits, got {API_KEY_PREFIX!r}"
+    )
 # Header names besides X-API-Key that carry a key (e.g. X-Ethos-Api-Key).
 API_KEY_EXTRA_HEADERS = env_list("API_KEY_EXTRA_HEADERS", [])
 # Which wins when a request carries both X-API-Key and Bearer: "x-api-key" or "bearer".
@@ -286,17 +289,13 @@ if API_KEY_DEFAULT_EXPIRY_DAYS > API_KEY_MAX_EXPIRY_DAYS:
 # How long a key's record stays in the shared cache (revocation overwrites it at once).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 300, minimum=1)
 # Failed authentication attempts allowed per client address (django-ratelimit rate syntax).
-AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
-    raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
+AUTH_FAILURE_RATE = env_rate("AUTH_FAILURE_RATE", "20/m")
 
 # --- rate limits and metering (billing/) ----------------------------------------
 
 # Requests per client address per route group for anonymous endpoints (SIWE
 # nonce, SIWE verify, headless key creation), in the same rate syntax.
-ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", ANONYMOUS_RATE):
-    raise ImproperlyConfigured(f"ANONYMOUS_RATE must look like 30/m, got {ANONYMOUS_RATE!r}")
+ANONYMOUS_RATE = env_rate("ANONYMOUS_RATE", "30/m")
 # Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
 RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
 # Price of one POST /api/v1/echo call (the demo metered endpoint), USD.
@@ -338,6 +337,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own console handler (DEBUG only) would print every django.* record a
+    # second time, beside ours: its records go to the root handler alone.
+    # (django.server, runserver's access log, keeps its own handler and format.)
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
