@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -76,16 +77,13 @@ class Ledger:
         self.url, self.org = url, organization_id
 
     def state(self) -> tuple[int, int, int]:
-        """(usage rows, balance, ledger sum) of the customer."""
+        """(usage rows, balance, ledger sum) of the customer, in one snapshot."""
         with psycopg.connect(self.url) as conn:
-            rows, ledger_sum = conn.execute(
-                "SELECT count(*) FILTER (WHERE kind = 'usage'), coalesce(sum(amount_micros), 0)"
+            rows, ledger_sum, balance = conn.execute(
+                "SELECT count(*) FILTER (WHERE kind = 'usage'), coalesce(sum(amount_micros), 0),"
+                " (SELECT balance_micros FROM billing_creditaccount WHERE organization_id = %s)"
                 " FROM billing_ledgerentry WHERE organization_id = %s",
-                [self.org],
-            ).fetchone()
-            (balance,) = conn.execute(
-                "SELECT balance_micros FROM billing_creditaccount WHERE organization_id = %s",
-                [self.org],
+                [self.org, self.org],
             ).fetchone()
         return rows, balance, int(ledger_sum)
 
@@ -96,6 +94,7 @@ def checked_row(row: rounds.Row, ledger: Ledger, *, charged: bool, connections: 
     def run(n: int) -> Result:
         before, _, _ = ledger.state()
         result = row.run(n)
+        time.sleep(1)  # requests still in flight when wrk stopped are answered by now
         after, balance, ledger_sum = ledger.state()
         added = after - before
         if balance != ledger_sum:

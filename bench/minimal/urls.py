@@ -5,7 +5,8 @@ from django.urls import path
 
 
 def hello(request):
-    return JsonResponse({"hello": "world"})
+    # Compact separators: the same bytes as DRF's JSONRenderer sends.
+    return JsonResponse({"hello": "world"}, json_dumps_params={"separators": (",", ":")})
 
 
 def healthz(request):
