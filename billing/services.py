@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from billing import balances
 from billing.models import CreditAccount, EntryKind, LedgerEntry
 from billing.money import MICROS_PER_USD, format_usd
 from config.errors import InsufficientCredits, ValidationFailed
@@ -175,6 +177,10 @@ def _move(
             return LedgerResult(existing, created=False)
         raise
     if written:
+        # Readers of the cached balance see it once it is committed, not before.
+        transaction.on_commit(
+            partial(balances.publish, org_id, entry.balance_after_micros, entry.pk)
+        )
         return LedgerResult(entry, created=True)
     # Nothing was written: a retry of an applied reference, or a refusal.
     if (existing := _existing(reference)) is not None:
