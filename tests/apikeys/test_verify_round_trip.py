@@ -19,6 +19,7 @@ from apikeys.models import APIKey
 from apikeys.services import apikey_create, apikey_revoke
 from billing import balances, services
 from billing.models import EntryKind, LedgerEntry
+from config import cache as shared_cache
 from config import ratelimit
 from tests.billing.helpers import fresh_window, key_bucket
 from tests.helpers import in_parallel
@@ -115,7 +116,7 @@ def test_parallel_movements_leave_the_last_balance_cached(parties):
     expected = 5_000_000 - sum(1_000 + i for i in range(20))
     assert services.balance_micros(organization=customer) == expected
     cached = balances.from_raw(
-        ratelimit.redis_client().get(cache.make_key(balances.balance_key(customer.pk)))
+        shared_cache.redis_client().get(cache.make_key(balances.balance_key(customer.pk)))
     )
     assert cached == expected
 
