@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/profile_paths.py PATH [-n 2000] [--pyinstrument]
 
+(--pyinstrument needs the pyinstrument package, which is not a dependency: cProfile
+is the default.)
+
 PATH is one of: noauth, key, verify, verify-cost, wallet, siwe. The requests go
 straight into the WSGI application (no server, no sockets but PostgreSQL's and
 Redis's), so the profile shows the project's own time; the counts show how many
@@ -156,7 +159,10 @@ def main() -> None:
     counter = Counter()
     profiler = None
     if args.pyinstrument:
-        from pyinstrument import Profiler
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            raise SystemExit("--pyinstrument needs pyinstrument (not a dependency)") from None
 
         profiler = Profiler(interval=0.0002)
         profiler.start()
