@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.admin_deletion import KeptForAuditTrailMixin
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import Membership, Organization, User
+
+# The admin's login counts and refuses failed attempts like the dashboard's.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class MembershipInline(admin.TabularInline):

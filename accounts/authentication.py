@@ -13,6 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import Membership
 from accounts.principal import AuthMethod, Principal
+from accounts.selectors import active_membership
 from config.authlog import log_unauthorized
 
 # The dashboard's organization switcher stores the chosen organization here.
@@ -23,10 +24,9 @@ def session_principal(request: Any, user: Any) -> Principal | None:
     """The Principal of a dashboard user: the session's active organization if the
     user still belongs to it, else their first membership; None without any."""
     memberships = list(Membership.objects.filter(user=user).select_related("organization"))
-    if not memberships:
+    membership = active_membership(memberships, request.session.get(ACTIVE_ORG_SESSION_KEY))
+    if membership is None:
         return None
-    wanted = str(request.session.get(ACTIVE_ORG_SESSION_KEY, ""))
-    membership = next((m for m in memberships if str(m.organization_id) == wanted), memberships[0])
     org = membership.organization
     return Principal(
         method=AuthMethod.SESSION,

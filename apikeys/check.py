@@ -17,6 +17,7 @@ from accounts.principal import Principal
 from apikeys import keycache, keyformat, verifyread
 from apikeys.keycache import KeyInfo
 from apikeys.models import APIKey, APIKeyEvent, EventAction
+from apikeys.usage import usage_flush
 from billing import balances
 from config import cache as shared_cache
 from config import ratelimit
@@ -251,6 +252,13 @@ def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRea
         ):
             APIKey.objects.filter(pk=info.key_id).update(
                 last_used_at=timezone.now(), last_used_ip=ip
+            )
+            # The requests per day, counted in the cache, move in the same batch.
+            usage_flush(
+                digest=digest,
+                key_id=info.key_id,
+                organization_id=info.organization_id,
+                day=timezone.now().date(),
             )
         if (
             ip is not None

@@ -36,6 +36,10 @@ RECORD_VERSION = 1
 RATE_PERIOD = 60  # per-key limits are per minute
 USED_GUARD_SECONDS = 60  # lastUsedAt is written at most once a minute per key
 SEEN_GUARD_SECONDS = 86400  # a key+address pair is checked against the audit trail daily
+# A usage counter nobody has moved to the table yet (a made-up key's) is gone soon;
+# a valid key's is kept this long, from its last move (apikeys.usage).
+USAGE_NEW_SECONDS = 120
+USAGE_KEEP_SECONDS = 86400
 
 
 def record_key(digest: str) -> str:
@@ -48,6 +52,17 @@ def used_key(digest: str) -> str:
 
 def seen_key(digest: str, ip: str) -> str:
     return f"apikey:seen:{digest}:{ip}"
+
+
+def usage_key(digest: str) -> str:
+    """Requests made with this secret, ever increasing (apikeys.usage moves them into
+    the per-day table)."""
+    return f"apikey:usage:{digest}"
+
+
+def usage_mark_key(digest: str) -> str:
+    """How much of usage_key(digest) is already in the per-day table."""
+    return f"apikey:usage-mark:{digest}"
 
 
 def rate_bucket(digest: str) -> str:
@@ -248,7 +263,9 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
     if names.failures is not None:
         wanted.append(names.failures)
 
-    values, n, raw = shared_cache.read_and_count(wanted, counter, ttl)
+    # The usage counter rides in the same round trip (counted with the rate).
+    usage = (usage_key(digest), USAGE_NEW_SECONDS) if counter is not None else None
+    values, n, raw = shared_cache.read_and_count(wanted, counter, ttl, also_count=usage)
     cached, has_used, has_seen, *rest = values
     if cached is None:
         record = None

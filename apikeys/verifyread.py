@@ -35,6 +35,7 @@ if ARGV[1] == '1' then
   c = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
   cn = redis.call('INCR', KEYS[5])
   if cn == 1 then redis.call('EXPIRE', KEYS[5], ARGV[5]) end
+  if redis.call('INCR', KEYS[11]) == 1 then redis.call('EXPIRE', KEYS[11], ARGV[6]) end
   ok = ARGV[2] ~= '' and c[1] == ARGV[2] and cn <= tonumber(ARGV[3])
 end
 local k = redis.call('MGET', KEYS[6], KEYS[7], KEYS[8], KEYS[10])
@@ -115,6 +116,8 @@ def read(plan: Plan, caller: CallerPlan | None = None) -> tuple[HotRead | None, 
         keycache.seen_key(plan.digest, plan.ip or "-"),
         plan.counter,
         plan.balance_name,
+        # The caller's usage counter (apikeys.usage), counted as the key path counts it.
+        keycache.usage_key(caller.digest) if caller else _NONE,
     ]
     args: list[Any] = [
         "1" if caller else "",
@@ -122,6 +125,7 @@ def read(plan: Plan, caller: CallerPlan | None = None) -> tuple[HotRead | None, 
         caller.limit if caller else 0,
         plan.expect,
         keycache.RATE_PERIOD + ratelimit.EXPIRATION_FUDGE,
+        keycache.USAGE_NEW_SECONDS,
     ]
     c_raw, c_used, c_seen, c_fail, c_n, raw, used, seen, n, balance = shared_cache.run_script(
         _SCRIPT, keys, args

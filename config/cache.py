@@ -51,15 +51,19 @@ def decode(raw: bytes) -> Any:
 
 
 def read_and_count(
-    names: list[str], counter: str | None, ttl: int
+    names: list[str],
+    counter: str | None,
+    ttl: int,
+    also_count: tuple[str, int] | None = None,
 ) -> tuple[list[Any], int | None, bool]:
     """The API-key hot path's one round trip: the values under `names`, and
     `counter` incremented (given its expiry `ttl` on the window's first hit).
 
     Returns (values, count, raw): on Redis one pipeline of MGET and INCR, and the
     values are the raw bytes (`raw` True: `decode` them, or memoise on the bytes);
-    elsewhere decoded values. A missing name is None. Cache errors propagate: the
-    caller applies policy 3.
+    elsewhere decoded values. A missing name is None. `also_count` (name, ttl): a
+    second counter incremented in the same round trip, given `ttl` when new. Cache
+    errors propagate: the caller applies policy 3.
     """
     backend = caches["default"]  # resolved once: each `cache.` goes through a proxy
     client = redis_client(backend)
@@ -68,6 +72,8 @@ def read_and_count(
         n = None
         if counter is not None:
             n = 1 if backend.add(counter, 1, ttl) else backend.incr(counter)
+        if also_count is not None and not backend.add(also_count[0], 1, also_count[1]):
+            backend.incr(also_count[0])
         return [found.get(name) for name in names], n, False
     # Two commands in one round trip: few commands keep redis-py's per-command
     # packing and parsing off the hot path.
@@ -76,12 +82,16 @@ def read_and_count(
     pipe.mget([make_key(name) for name in names])
     if counter is not None:
         pipe.incr(make_key(counter))
+    if also_count is not None:
+        pipe.incr(make_key(also_count[0]))
     results = pipe.execute()
     n = int(results[1]) if counter is not None else None
     if n == 1:
         # First request of the window: give the counter its expiry (once per key
         # and window, so this second round trip is rare).
         client.expire(make_key(counter), ttl)
+    if also_count is not None and int(results[-1]) == 1:
+        client.expire(make_key(also_count[0]), also_count[1])  # rarer still
     return results[0], n, True
 
 

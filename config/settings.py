@@ -54,12 +54,15 @@ INSTALLED_APPS = [
     "billing",
     "apikeys",
     "wallet",
+    "dashboard",
     "config.apps.ConfigAppConfig",
 ]
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app itself, before anything that reads sessions or auth.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ServerTokenMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.middleware.ContentSecurityPolicyMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "billing.middleware.RateLimitHeadersMiddleware",
 ]
@@ -156,6 +160,48 @@ if not DEBUG:
         SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# The dashboard's pages; the API docs and the admin keep their own inline code.
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+
+# Password sign-in: the lock-out backend first (dashboard and admin alike).
+AUTHENTICATION_BACKENDS = [
+    "accounts.login_throttle.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+
+def _rate(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 10/15m, got {value!r}")
+    return value
+
+
+# Failed password sign-ins (dashboard and admin) before a lock-out, for the rest
+# of the window: per account, and per client address (offices share one).
+LOGIN_FAILURES_PER_ACCOUNT = _rate("LOGIN_FAILURES_PER_ACCOUNT", "10/15m")
+LOGIN_FAILURES_PER_ADDRESS = _rate("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
+# New accounts per client address, by any path that creates one.
+SIGNUP_RATE = _rate("SIGNUP_RATE", "10/h")
+
+# Password-reset mail: printed on the console unless an SMTP host is configured.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Single-tenant mode: every /api/ request must carry this token in X-API-KEY, and
@@ -314,12 +360,19 @@ PLAN_RATE_LIMITS = {
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes hashed, compressed copies; whitenoise serves them with
+    # far-future caching. With DEBUG on, {% static %} gives the plain names.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "dashboard:sign-in"
+LOGIN_REDIRECT_URL = "dashboard:overview"
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/v1/", include("apikeys.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^api(?:/.*)?$", views.api_not_found),
+    # The dashboard's pages (the top floor): `/` is the overview, or the sign-in.
+    path("", include("dashboard.urls")),
 ]
 
 handler400 = "config.views.bad_request"

@@ -37,28 +37,32 @@ os.environ["GATEHOUSE_ENV_FILE"] = ""
 DESELECTED_BECAUSE = {
     "concurrency": "they need PostgreSQL and Redis; run them with DATABASE_URL and "
     "REDIS_URL set (README, 'Two commands')",
+    "browser": "they drive Chromium against a live server on PostgreSQL and Redis; run "
+    "them with DATABASE_URL and REDIS_URL set",
     "docs_run": "the docs run against their own `make run` server (SQLite), so once, "
     "in the pass without DATABASE_URL and REDIS_URL",
 }
 
 
 def pytest_collection_modifyitems(config, items):
-    marker = "docs_run" if SERVICES else "concurrency"
+    # Without the services: the tests that need them; with them: the docs run.
+    markers = ("docs_run",) if SERVICES else ("concurrency", "browser")
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker(marker) else kept).append(item)
+        needs = any(item.get_closest_marker(name) for name in markers)
+        (dropped if needs else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-        config._gatehouse_deselected = (marker, len(dropped))
+        config._gatehouse_deselected = (markers, len(dropped))
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    marker, dropped = getattr(config, "_gatehouse_deselected", ("", 0))
+    markers, dropped = getattr(config, "_gatehouse_deselected", ((), 0))
     if dropped:
-        terminalreporter.write_line(
-            f"{dropped} tests marked `{marker}` were deselected: {DESELECTED_BECAUSE[marker]}."
-        )
+        names = " or ".join(f"`{m}`" for m in markers)
+        reasons = "; ".join(DESELECTED_BECAUSE[m] for m in markers)
+        terminalreporter.write_line(f"{dropped} tests marked {names} were deselected: {reasons}.")
 
 
 def pytest_collection_finish(session):
@@ -90,6 +94,23 @@ def pytest_sessionstart(session):
         redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=3).ping()
     except Exception as exc:
         pytest.exit(f"REDIS_URL is set but Redis is not answering: {exc}", returncode=3)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings():
+    """Pages render with plain static names in tests: production's hashed names need
+    the manifest that `collectstatic` writes (the browser tests' server has one).
+    Passwords are hashed with a fast hasher (Django's advice for tests): the
+    sign-in throttle's tests try dozens of them."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(
+        STORAGES={**settings.STORAGES, "staticfiles": plain},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -202,8 +202,11 @@ def test_last_used_written_once_a_minute_and_new_address_audited_once(make_key):
     with CaptureQueriesContext(connection) as queries:
         for _ in range(100):
             assert apikey_verify(full, ip="10.0.0.1").valid
-    updates = [q for q in queries if q["sql"].startswith("UPDATE")]
+    updates = [q for q in queries if q["sql"].startswith('UPDATE "apikeys_apikey"')]
     assert len(updates) == 1
+    # The per-day usage count is moved in the same once-a-minute batch.
+    usage = [q for q in queries if "apikeys_keyusageday" in q["sql"]]
+    assert [q["sql"].split()[0] for q in usage] == ["UPDATE", "INSERT"]
     key.refresh_from_db()
     assert key.last_used_ip == "10.0.0.1"
     assert key.last_used_at is not None
