@@ -1,10 +1,13 @@
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench mutation
 
 run:   ## serve on 127.0.0.1:$(PORT) (default 8000; SQLite, in-process cache): make run PORT=8001
 	scripts/run.sh
 
 test:  ## the whole test suite; with DATABASE_URL and REDIS_URL also the concurrency tests
 	scripts/test.sh
+
+mutation:  ## mutation testing of the modules in scripts/mutation.toml (docs/mutation.md)
+	scripts/mutation.sh
 
 lint:
 	scripts/bootstrap.sh

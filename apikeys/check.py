@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from accounts.principal import Principal
 from apikeys import keycache, keyformat, verifyread
@@ -266,8 +268,10 @@ def _record_use(digest: str, info: KeyInfo, ip: str | None, hot: keycache.HotRea
             and keycache.add_guard(keycache.seen_key(digest, ip), keycache.SEEN_GUARD_SECONDS)
         ):
             _note_address(info, ip)
-    except DatabaseError:
-        # Usage tracking must not fail a request that was authenticated correctly.
+    except (DatabaseError, RedisError, ConnectionInterrupted, OSError):
+        # Usage tracking must not fail a request that was authenticated correctly:
+        # not for the database, and not for a cache that timed out on the guard
+        # (a 500 found by the soak in tests/faults/test_soak.py).
         logger.exception("Could not record the use of API key %s", info.key_id)
 
 

@@ -194,6 +194,11 @@ def add_and_get(
 def take(key: str) -> bool:
     """Delete `key`; True only for the one caller that removed an existing key."""
     try:
+        if redis_client() is None:
+            # The local-memory cache's delete() removes an expired entry it has not
+            # yet evicted and reports it present: has_key() evicts it first, so an
+            # expired nonce is refused on this backend too (Redis expires on its own).
+            cache.has_key(key)
         return cache.delete(key) is True
     except _CACHE_ERRORS as exc:
         raise _unavailable("delete", exc) from exc

@@ -22,6 +22,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -213,11 +214,36 @@ def django_request_error(exc: Exception) -> tuple[int, str, str] | None:
     return refusal
 
 
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+
+
+def _database_unavailable(exc: BaseException) -> tuple[int, str, str] | None:
+    # OperationalError and InterfaceError are the connection-level failures (server
+    # down or restarting, connection lost, statement or lock timeout, deadlock):
+    # a retry may succeed, so they are a 503, not a 500. Errors of the SQL itself
+    # (IntegrityError, ProgrammingError, DataError) stay bugs.
+    if isinstance(exc, OperationalError | InterfaceError):
+        return 503, "SERVICE_UNAVAILABLE", DATABASE_UNAVAILABLE
+    return None
+
+
+def backing_service_error(exc: BaseException) -> tuple[int, str, str] | None:
+    """A database that cannot be reached as (503, code, message), logged; else None.
+
+    Django drops the broken connection at the end of the request and opens a new
+    one on the next, so a worker recovers by itself when the database is back.
+    """
+    refusal = _database_unavailable(exc)
+    if refusal is not None:
+        logger.error("Database unavailable: %s", (str(exc).strip().splitlines() or [""])[0])
+    return refusal
+
+
 def status_of(exc: BaseException) -> int:
     """The HTTP status api_exception_handler gives an exception."""
     if isinstance(exc, drf.APIException):  # ServiceError included
         return int(exc.status_code)
-    refusal = _django_refusal(exc)
+    refusal = _django_refusal(exc) or _database_unavailable(exc)
     return refusal[0] if refusal is not None else 500
 
 
@@ -233,6 +259,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif (refusal := django_request_error(exc)) is not None:
         _, code, message = refusal
         details = None
+    elif (refusal := backing_service_error(exc)) is not None:
+        _, code, message = refusal
+        details = None
+        headers["Retry-After"] = "1"
     elif isinstance(exc, drf.APIException):
         code = next(
             (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)),

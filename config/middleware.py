@@ -68,12 +68,22 @@ class ApiErrorMiddleware:
         # Imported here: LOGGING loads this module (RequestIdLogFilter) before the app
         # registry is ready, and config.errors pulls in DRF, which imports the
         # authentication classes, which import models.
-        from config.errors import INTERNAL_ERROR_MESSAGE, django_request_error, error_response
+        from config.errors import (
+            INTERNAL_ERROR_MESSAGE,
+            backing_service_error,
+            django_request_error,
+            error_response,
+        )
 
-        refusal = django_request_error(exception)
-        if refusal is not None:  # a 404, 403, 400 or 413 that Django raised, not a bug
+        # A 404, 403, 400 or 413 that Django raised, or a 503 for a database that
+        # is not answering: not bugs.
+        refusal = django_request_error(exception) or backing_service_error(exception)
+        if refusal is not None:
             status, code, message = refusal
-            return error_response(status, code, message)
+            response = error_response(status, code, message)
+            if status == 503:
+                response["Retry-After"] = "1"
+            return response
         logger.exception("Unhandled error in %s %s", request.method, request.path)
         return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
 

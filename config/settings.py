@@ -107,6 +107,12 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    # A database that does not answer fails the connection attempt in seconds
+    # (an API answer of 503, see config.errors.backing_service_error), instead of
+    # holding a worker until gunicorn kills it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3, minimum=1)
+    )
 else:
     DATABASES = {
         "default": {

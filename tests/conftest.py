@@ -1,10 +1,11 @@
 """Test set-up shared by every app.
 
 With DATABASE_URL and REDIS_URL set the suite runs on PostgreSQL and Redis,
-including the `concurrency` tests; an unreachable service stops the run with an
-error (it never turns into skips). Without them the `concurrency` tests are
-deselected (and the run says so): SQLite and the local-memory cache cannot show
-real concurrency.
+including the `concurrency`, `postgresql` and `faults` tests; an unreachable
+service stops the run with an error (it never turns into skips). Without them
+those tests are deselected (and the run says so): SQLite and the local-memory
+cache cannot show real concurrency, PostgreSQL's triggers or a failing
+PostgreSQL. The `faults` tests start their own PostgreSQL, Redis and gunicorn.
 
 Which database and Redis the suite touches: pytest-django creates (and drops)
 `test_<name>` for the DATABASE_URL's database `<name>` (an in-memory SQLite
@@ -23,6 +24,8 @@ from django.core.cache import cache
 from tests.own_cache import TEST_CACHE_PREFIX, clear_own_keys
 
 SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
+# Markers of tests that run only in the PostgreSQL + Redis pass.
+SERVICE_MARKERS = ("concurrency", "browser", "postgresql", "faults")
 
 # Before anything uses the cache (pytest-django has loaded the settings already,
 # so the environment variable would come too late): every key this run writes
@@ -39,30 +42,36 @@ DESELECTED_BECAUSE = {
     "REDIS_URL set (README, 'Two commands')",
     "browser": "they drive Chromium against a live server on PostgreSQL and Redis; run "
     "them with DATABASE_URL and REDIS_URL set",
+    "postgresql": "they need PostgreSQL (its triggers); run them with DATABASE_URL and "
+    "REDIS_URL set",
+    "faults": "they start their own PostgreSQL, Redis and gunicorn, in the pass with "
+    "DATABASE_URL and REDIS_URL set (docs/reliability.md)",
     "docs_run": "the docs run against their own `make run` server (SQLite), so once, "
     "in the pass without DATABASE_URL and REDIS_URL",
 }
 
 
 def pytest_collection_modifyitems(config, items):
-    # Without the services: the tests that need them; with them: the docs run.
-    markers = ("docs_run",) if SERVICES else ("concurrency", "browser")
-    kept, dropped = [], []
+    markers = ("docs_run",) if SERVICES else SERVICE_MARKERS
+    kept, dropped, counts = [], [], {}
     for item in items:
-        needs = any(item.get_closest_marker(name) for name in markers)
-        (dropped if needs else kept).append(item)
+        marker = next((name for name in markers if item.get_closest_marker(name)), None)
+        if marker is None:
+            kept.append(item)
+        else:
+            dropped.append(item)
+            counts[marker] = counts.get(marker, 0) + 1
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-        config._gatehouse_deselected = (markers, len(dropped))
+        config._gatehouse_deselected = counts
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    markers, dropped = getattr(config, "_gatehouse_deselected", ((), 0))
-    if dropped:
-        names = " or ".join(f"`{m}`" for m in markers)
-        reasons = "; ".join(DESELECTED_BECAUSE[m] for m in markers)
-        terminalreporter.write_line(f"{dropped} tests marked {names} were deselected: {reasons}.")
+    for marker, dropped in getattr(config, "_gatehouse_deselected", {}).items():
+        terminalreporter.write_line(
+            f"{dropped} tests marked `{marker}` were deselected: {DESELECTED_BECAUSE[marker]}."
+        )
 
 
 def pytest_collection_finish(session):

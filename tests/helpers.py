@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from django.core.cache import cache
 from django.db import connections
 
 from config import ratelimit
@@ -52,3 +53,16 @@ def in_parallel(count: int, call: Callable[[int], T], *, workers: int | None = N
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(task, range(count)))
+
+
+def cache_ttl(key: str) -> float | None:
+    """Seconds `key` has left in the default cache, read from the cache itself
+    (Redis: TTL; local memory: its expiry table); None when it never expires.
+    Lets a test assert the lifetime the code stored, on both backends."""
+    if hasattr(cache, "pttl"):  # django-redis
+        ttl = cache.pttl(key)
+        assert ttl != 0, f"{key} is not in the cache"
+        return None if ttl is None else ttl / 1000
+    expires = cache._expire_info.get(cache.make_key(key))  # LocMemCache
+    assert expires is not None or cache.make_key(key) in cache._cache, f"{key} is not in the cache"
+    return None if expires is None else expires - time.time()

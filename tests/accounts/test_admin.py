@@ -95,3 +95,41 @@ def test_admin_created_organization_gets_a_credit_account(client, operator):
     org = Organization.objects.get(slug="made-in-admin")
     assert services.balance_micros(organization=org) == 0
     assert org.credit_account.balance_micros == 0
+
+
+def test_operator_changes_the_plan_and_the_key_limit_follows(
+    client, operator, org, django_capture_on_commit_callbacks
+):
+    from apikeys.check import apikey_verify
+    from apikeys.services import apikey_create
+
+    _, full = apikey_create(organization=org, name="plan follower")
+    assert apikey_verify(full).rate.limit == 60  # free plan; the key is cached now
+    url = f"/admin/accounts/organization/{org.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    inlines = {
+        f"{fs.formset.prefix}-{name}": value
+        for fs in page.context["inline_admin_formsets"]
+        for name, value in (
+            ("TOTAL_FORMS", "0"),
+            ("INITIAL_FORMS", "0"),
+            ("MIN_NUM_FORMS", "0"),
+            ("MAX_NUM_FORMS", "1000"),
+        )
+    }
+
+    def change(plan, custom=""):
+        form = {"name": "Acme", "slug": "acme", "plan": plan, "custom_rate_limit": custom}
+        with django_capture_on_commit_callbacks(execute=True):
+            r = client.post(url, {**form, **inlines})
+        assert r.status_code == 302, r.context and r.context["adminform"].form.errors
+
+    change("pro")
+    org.refresh_from_db()
+    assert org.plan == "pro"
+    assert apikey_verify(full).rate.limit == 300
+    change("enterprise", "5000")
+    assert apikey_verify(full).rate.limit == 5000
+    change("free")
+    assert apikey_verify(full).rate.limit == 60

@@ -1,4 +1,9 @@
+import os
+import re
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,6 +14,8 @@ from apikeys.check import KeyCode, apikey_verify
 from apikeys.models import APIKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args):
@@ -70,3 +77,46 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(org, args, message):
         run(*args)
     assert APIKey.objects.count() == 0
     assert Organization.objects.count() == 1
+
+
+def test_operator_made_keys_belong_to_no_user(org, user):
+    run("--org", "acme", "--name", "ops")
+    key = APIKey.objects.get()
+    assert key.created_by is None
+    assert key.organization == org
+
+
+def test_exit_codes_from_the_shell(tmp_path):
+    """0 with the key alone on the last line; 1 for a refused request (CommandError);
+    2 for arguments argparse refuses. Nothing is created by a refused run."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DEBUG="1", SQLITE_PATH=str(tmp_path / "keys.sqlite3"))
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    def key_count():
+        counted = manage(
+            "shell", "-c", "from apikeys.models import APIKey; print(APIKey.objects.count())"
+        )
+        assert counted.returncode == 0, counted.stderr
+        return int(counted.stdout.split()[-1])
+
+    assert manage("migrate", "-v0").returncode == 0
+    missing_org = manage("create_api_key", "--org", "ghost", "--name", "x")
+    assert missing_org.returncode == 1
+    assert missing_org.stderr == (
+        "CommandError: No organization with slug 'ghost'; pass --create-org to create it.\n"
+    )
+    bad_number = manage("create_api_key", "--org", "ghost", "--name", "x", "--rate-limit", "0")
+    assert bad_number.returncode == 2
+    assert "'0' must be at least 1" in bad_number.stderr
+
+    ok = manage("create_api_key", "--org", "newco", "--name", "ci", "--create-org")
+    assert ok.returncode == 0, ok.stderr
+    last = ok.stdout.splitlines()[-1]
+    assert re.fullmatch(r"ek_live_[0-9A-Za-z]{38}", last)
+    assert ok.stdout.count(last) == 1
+    assert key_count() == 1  # the refused runs made nothing

@@ -1,4 +1,9 @@
+import dataclasses
+import hashlib
 import re
+import secrets
+import string
+import zlib
 
 import pytest
 from hypothesis import given
@@ -75,3 +80,107 @@ def test_digest_and_hint():
 @given(st.text(max_size=300))
 def test_parse_never_raises(raw):
     assert keyformat.parse(raw) is None or raw.startswith("ek_")
+
+
+# --- expected values computed here, from zlib and hashlib, not from keyformat ----
+
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def _crc32_base62(body: str) -> str:
+    """The documented checksum, computed independently: CRC32 in 6 base62 digits."""
+    number, digits = zlib.crc32(body.encode("ascii")), ""
+    for _ in range(6):
+        number, rem = divmod(number, 62)
+        digits = _BASE62[rem] + digits
+    assert number == 0  # 62**6 > 2**32: nothing left over
+    return digits
+
+
+def test_checksum_is_crc32_in_base62():
+    body = "ek_live_" + "A" * 32
+    assert keyformat.checksum(body) == _crc32_base62(body)
+    for _ in range(50):
+        key = keyformat.generate()
+        assert key[-6:] == _crc32_base62(key[:-6])
+    # A body whose CRC32 needs all six digits, and one whose needs few.
+    for body in ("ek_test_" + "z" * 32, "x", ""):
+        assert keyformat.checksum(body) == _crc32_base62(body)
+
+
+def test_a_key_with_an_independently_computed_checksum_parses():
+    body = "ek_test_" + "0123456789abcdefghijABCDEFGHIJkl"
+    parsed = keyformat.parse(body + _crc32_base62(body))
+    assert parsed == keyformat.ParsedKey(key=body + _crc32_base62(body), environment="test")
+
+
+def test_digest_is_sha256_hex_of_the_whole_key():
+    key = keyformat.generate()
+    expected = hashlib.sha256(key.encode("ascii")).hexdigest()
+    assert keyformat.digest(key) == expected
+    assert keyformat.parse(key).digest == expected
+    assert keyformat.parse(key).hint == f"{key[:12]}…{key[-4:]}"
+
+
+def test_secret_characters_come_from_the_secrets_module(monkeypatch):
+    """Keys are drawn from the OS CSPRNG (`secrets`), never from `random`."""
+    drawn = []
+    real_choice = secrets.choice
+
+    def recording_choice(seq):
+        value = real_choice(seq)
+        drawn.append((seq, value))
+        return value
+
+    monkeypatch.setattr(secrets, "choice", recording_choice)
+    key = keyformat.generate("live")
+    assert len(drawn) == 32
+    assert {seq for seq, _ in drawn} == {_BASE62}
+    assert key[8:40] == "".join(value for _, value in drawn)
+
+
+def test_key_length_and_header_positions():
+    assert keyformat.key_length() == 46  # "ek_live_" + 32 + 6
+    body = "ek_live_" + "B" * 32
+    good = body + _crc32_base62(body)
+    assert keyformat.parse(good) is not None
+    # The separator after the environment, and the one after the prefix, are checked.
+    for position in (2, 7):
+        bad = good[:position] + "x" + good[position + 1 :]
+        bad = bad[:-6] + _crc32_base62(bad[:-6])
+        assert keyformat.parse(bad) is None
+    # Right length, alphabet and checksum, but not a string.
+    assert keyformat.parse(good.encode()) is None
+
+
+def test_parsed_key_is_frozen():
+    parsed = keyformat.parse(keyformat.generate())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.key = "other"
+
+
+def test_looks_like_key():
+    assert keyformat.looks_like_key("ek_live_anything")
+    assert keyformat.looks_like_key("ek_test_")
+    assert not keyformat.looks_like_key("ek_prod_x")
+    assert not keyformat.looks_like_key("xx_live_x")
+
+
+@pytest.mark.parametrize("prefix", ["", "A", "a" * 17, "a-b"])
+def test_bad_prefix_setting_fails_loudly(settings, prefix):
+    settings.API_KEY_PREFIX = prefix
+    with pytest.raises(ValueError, match="API_KEY_PREFIX"):
+        keyformat.generate()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "ek_live_" + "A" * 31,  # one short, checksum right
+        "ek_live_" + "A" * 33,  # one long, checksum right
+        "ek_live_" + "A" * 31 + "!",  # right length, checksum right, bad alphabet
+        "ek_live_" + "A" * 31 + "-",
+    ],
+)
+def test_a_right_checksum_does_not_excuse_length_or_alphabet(body):
+    assert keyformat.parse(body + _crc32_base62(body)) is None

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from apikeys.errors import KeyLimitReached
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.services import apikey_regenerate, apikey_revoke
 from config.errors import Conflict, ValidationFailed
+from tests import caches
 from tests.own_cache import clear_own_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_create_stores_only_digest_and_hint(make_key, org, user):
     key, full = make_key(permissions=["chat:write", "keys"], rate_limit=100)
     key.refresh_from_db()
-    assert key.digest == keyformat.digest(full)
+    assert key.digest == hashlib.sha256(full.encode()).hexdigest()
     assert key.hint == keyformat.hint(full)
     assert key.organization == org
     assert key.created_by == user
@@ -224,11 +226,16 @@ def test_warm_verify_makes_no_query(make_key, django_assert_num_queries):
 
 
 def test_malformed_key_needs_no_io(django_assert_num_queries, settings):
-    settings.CACHES = {"default": {"BACKEND": "tests.refusing_cache.RefusingCache"}}
+    settings.CACHES = caches.RECORDING
+    caches.reset()
     with django_assert_num_queries(0):
-        for raw in ["", "ek_live_x", keyformat.generate()[:-1] + "0", "x" * 10_000]:
+        good = keyformat.generate()
+        # The last checksum character changed to a different one: never the same key.
+        forged = good[:-1] + ("1" if good.endswith("0") else "0")
+        for raw in ["", "ek_live_x", forged, "x" * 10_000]:
             check = apikey_verify(raw, ip="10.0.0.1", failures_from="10.0.0.1")
             assert check.malformed
+    assert caches.accesses() == []
 
 
 def test_failure_limit_locks_out_lookups_but_not_cached_valid_keys(

@@ -102,3 +102,21 @@ def test_commands_exit_non_zero_from_the_shell(tmp_path):
     ok = manage("check_ledger")
     assert ok.returncode == 0
     assert ok.stdout == "Every balance equals its ledger.\n"
+    # Drift (a balance changed behind the ledger's back) is a non-zero exit.
+    drift = (
+        "from accounts.services import organization_create;"
+        "from billing.models import CreditAccount;"
+        "org = organization_create(name='Drift', slug='drift');"
+        "CreditAccount.objects.filter(organization=org).update(balance_micros=5);"
+        "print(org.pk)"
+    )
+    made = manage("shell", "-c", drift)
+    assert made.returncode == 0, made.stderr
+    org_id = made.stdout.strip().splitlines()[-1]
+    bad = manage("check_ledger")
+    assert bad.returncode == 1
+    assert bad.stdout == ""
+    assert bad.stderr == (
+        f"{org_id}: balance 0.000005 USD, ledger sum 0.000000 USD\n"
+        "CommandError: 1 balance(s) differ from their ledger.\n"
+    )

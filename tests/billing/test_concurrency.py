@@ -35,12 +35,16 @@ def test_parallel_grants_with_one_reference_apply_once():
     org = organization_create(name="Paid")
 
     def grant(i):
-        return services.credits_grant(
+        result = services.credits_grant(
             organization=org, amount_micros=10_000_000, reference="payment:abc"
-        ).entry.pk
+        )
+        return result.entry.pk, result.created
 
-    ids = in_parallel(20, grant)
-    assert len(set(ids)) == 1
+    results = in_parallel(20, grant)
+    assert len({pk for pk, _ in results}) == 1
+    # Exactly one caller applied it; every other one (including any that lost the
+    # race at the unique index) is told it had been applied before.
+    assert sorted(created for _, created in results) == [False] * 19 + [True]
     assert LedgerEntry.objects.filter(reference="payment:abc").count() == 1
     assert services.balance_micros(organization=org) == 10_000_000
     call_command("check_ledger")

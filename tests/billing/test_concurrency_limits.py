@@ -244,3 +244,17 @@ def test_two_server_processes_share_one_key_counter(two_servers, make_key):
         (429, "0"),
     ]
     assert all(1 <= int(retry) <= 60 for status, _, retry in seen if status == 429)
+
+
+def test_revocation_on_one_server_process_is_seen_by_the_other(two_servers, make_key):
+    key, full = make_key(permissions=["billing", "keys"])
+    first, second = two_servers
+    auth = {"Authorization": f"Bearer {full}"}
+    for server in (first, second):  # both processes have seen (and cached) the key
+        status, body = _http("GET", f"{server}/api/v1/credits", **auth)
+        assert status == 200, body
+    status, body = _http("DELETE", f"{first}/api/v1/api-keys/{key.pk}", **auth)
+    assert (status, body["apiKey"]["status"]) == (200, "revoked")
+    revoked = {"error": {"code": "UNAUTHORIZED", "message": "API key has been revoked"}}
+    assert _http("GET", f"{second}/api/v1/credits", **auth) == (401, revoked)
+    assert _http("GET", f"{first}/api/v1/credits", **auth) == (401, revoked)

@@ -60,3 +60,39 @@ def test_zero_allowed_when_asked():
 )
 def test_format_usd(micros, text):
     assert format_usd(micros) == text
+
+
+def test_the_32_character_input_cap():
+    assert parse_usd("0" * 31 + "1") == 1_000_000  # 32 characters: read
+    with pytest.raises(ValidationFailed) as exc:
+        parse_usd("0" * 32 + "1", field="usd")  # 33: refused unread
+    assert exc.value.details == {"fields": {"usd": ['must be a decimal number such as "12.5".']}}
+
+
+def test_blank_text_is_refused():
+    with pytest.raises(ValidationFailed) as exc:
+        parse_usd("   ", field="usd")
+    assert exc.value.details == {"fields": {"usd": ['must be a decimal number such as "12.5".']}}
+
+
+def test_the_maximum_itself_is_accepted(settings):
+    settings.MAX_CREDIT_AMOUNT_USD = 7
+    assert parse_usd("7") == 7_000_000
+    assert parse_usd(7) == 7_000_000
+    with pytest.raises(ValidationFailed):
+        parse_usd("7.000001")
+
+
+def test_negative_is_refused_when_zero_is_allowed():
+    with pytest.raises(ValidationFailed) as exc:
+        parse_usd("-0.000001", field="usd", allow_zero=True)
+    assert exc.value.details == {"fields": {"usd": ["must not be negative."]}}
+    assert exc.value.message == "usd must not be negative."
+    assert parse_usd("0.000001", allow_zero=True) == 1
+
+
+def test_six_decimals_and_the_seventh():
+    assert parse_usd("1.123456") == 1_123_456
+    assert parse_usd("0.00001") == 10
+    with pytest.raises(ValidationFailed):
+        parse_usd("0.0000001")

@@ -103,6 +103,14 @@ def test_check_ledger_reports_a_drifted_balance(org, capsys):
     services.credits_grant(organization=org, amount_micros=5)
     call_command("check_ledger")
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A trigger refuses such a drift at commit (tests/billing/test_ledger_triggers.py);
+            # check_ledger still has to find one made with it disabled (DDL, rolled back
+            # with the test). Pending checks run first: ALTER waits for none.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "ALTER TABLE billing_creditaccount DISABLE TRIGGER billing_balance_matches_ledger"
+            )
         cursor.execute(
             "UPDATE billing_creditaccount SET balance_micros = 6 WHERE organization_id = %s",
             [org.pk.hex if connection.vendor == "sqlite" else org.pk],
@@ -158,3 +166,106 @@ def test_a_debit_is_one_statement_on_postgresql(django_assert_num_queries):
         services.credits_debit(organization=org, amount_micros=3_001, reference="req:2")
     assert services.balance_micros(organization=org) == 3_000
     assert services.ledger_mismatches() == []
+
+
+def test_the_maximum_movement_is_accepted(org):
+    result = services.credits_grant(organization=org, amount_micros=10**15)
+    assert result.entry.amount_micros == 10**15
+    services.credits_debit(organization=org, amount_micros=10**15)
+    assert services.balance_micros(organization=org) == 0
+
+
+def test_a_debit_of_one_micro_on_an_empty_account_is_refused(org):
+    with pytest.raises(InsufficientCredits) as exc:
+        services.credits_debit(organization=org, amount_micros=1)
+    assert exc.value.details == {"balance": "0.000000", "required": "0.000001"}
+    assert services.balance_micros(organization=org) == 0
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_reference_is_1_to_200_characters(org):
+    ok = services.credits_grant(organization=org, amount_micros=1, reference="r" * 200)
+    assert ok.entry.reference == "r" * 200
+    one = services.credits_grant(organization=org, amount_micros=1, reference="x")
+    assert one.created is True
+    for bad in ("", "r" * 201):
+        with pytest.raises(ValidationFailed) as exc:
+            services.credits_grant(organization=org, amount_micros=1, reference=bad)
+        assert exc.value.message == "A reference is 1 to 200 characters."
+    assert LedgerEntry.objects.count() == 2
+
+
+def test_description_is_cut_at_500_characters_and_metadata_kept(org):
+    entry = services.credits_grant(
+        organization=org, amount_micros=1, description="d" * 600, metadata={"source": "test"}
+    ).entry
+    entry.refresh_from_db()
+    assert entry.description == "d" * 500
+    assert entry.metadata == {"source": "test"}
+
+
+def test_unknown_organization_is_not_insufficient_credits(db):
+    import uuid
+
+    with pytest.raises(ValidationFailed) as exc:
+        services.credits_debit(organization=uuid.uuid4(), amount_micros=1)
+    assert type(exc.value) is ValidationFailed
+    assert exc.value.message == "Unknown organization."
+
+
+def test_balance_of_an_organization_without_account_is_zero(db):
+    import uuid
+
+    assert services.balance_micros(organization=uuid.uuid4()) == 0
+
+
+def test_accounts_without_ledger_rows_are_consistent(org):
+    from accounts.services import organization_create
+
+    organization_create(name="Empty", slug="empty")
+    assert services.ledger_mismatches() == []
+
+
+def test_result_is_frozen(org):
+    import dataclasses
+
+    result = services.credits_grant(organization=org, amount_micros=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.created = False
+
+
+def test_ledger_rows_of_an_organization_without_account_are_a_mismatch(org):
+    services.credits_grant(organization=org, amount_micros=5)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM billing_creditaccount WHERE organization_id = %s",
+            [org.pk.hex if connection.vendor == "sqlite" else org.pk],
+        )
+    assert services.ledger_mismatches() == [(org.pk, 0, 5)]
+
+
+def test_signup_credits_are_granted_once_per_wallet(org, settings):
+    from decimal import Decimal
+
+    settings.INITIAL_FREE_CREDITS = Decimal("2.5")
+    first = services.credits_grant_signup(organization=org, address="0xabc")
+    assert first.created is True
+    assert (first.entry.amount_micros, first.entry.kind, first.entry.reference) == (
+        2_500_000,
+        EntryKind.SIGNUP_BONUS,
+        "signup:0xabc",
+    )
+    assert first.entry.description == "Initial free credits for a new wallet account"
+    again = services.credits_grant_signup(organization=org, address="0xabc")
+    assert (again.created, again.entry.pk) == (False, first.entry.pk)
+    assert services.balance_micros(organization=org) == 2_500_000
+
+
+@pytest.mark.parametrize(("usd", "micros"), [("0", None), ("0.000001", 1)])
+def test_signup_credits_of_zero_grant_nothing(org, settings, usd, micros):
+    from decimal import Decimal
+
+    settings.INITIAL_FREE_CREDITS = Decimal(usd)
+    result = services.credits_grant_signup(organization=org, address="0xdef")
+    assert (result.entry.amount_micros if result else None) == micros
+    assert LedgerEntry.objects.count() == (0 if micros is None else 1)

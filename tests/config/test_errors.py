@@ -119,6 +119,22 @@ def test_unhandled_exception_outside_drf_is_enveloped(client, caplog):
     assert "outside DRF" not in r.content.decode()
 
 
+@pytest.mark.parametrize("path", ["/api/test/database-down", "/api/test/plain-database-down"])
+def test_a_database_that_is_down_is_503_not_500(client, caplog, path):
+    client.raise_request_exception = False
+    caplog.set_level(logging.ERROR, logger="gatehouse.errors")
+    r = client.get(path)
+    assert (r.status_code, r["Retry-After"]) == (503, "1")
+    assert r.json() == {
+        "error": {
+            "code": "SERVICE_UNAVAILABLE",
+            "message": "The database is unavailable; try again shortly.",
+        }
+    }
+    messages = [rec.getMessage() for rec in caplog.records if rec.name == "gatehouse.errors"]
+    assert len(messages) == 1 and messages[0].startswith("Database unavailable: ")
+
+
 def test_malformed_request_id_is_replaced(client):
     r = client.get("/api/nothing", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert len(r["X-Request-ID"]) == 32

@@ -19,6 +19,7 @@ print(json.dumps({
     "domain": settings.APP_DOMAIN, "origin": settings.APP_ORIGIN,
     "hsts": getattr(settings, "SECURE_HSTS_SECONDS", 0),
     "secure_cookie": settings.SESSION_COOKIE_SECURE,
+    "anonymous_rate": settings.ANONYMOUS_RATE, "auth_failure_rate": settings.AUTH_FAILURE_RATE,
 }))
 """
 
@@ -27,7 +28,16 @@ def run(code: str, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "APP_URL"}
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DEBUG",
+            "SECRET_KEY",
+            "APP_URL",
+            "ANONYMOUS_RATE",
+            "AUTH_FAILURE_RATE",
+        }
     }
     clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
     clean.update(env)
@@ -48,6 +58,9 @@ def test_defaults_need_no_services():
     assert s["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert s["domain"] == "127.0.0.1:8000"
     assert s["origin"] == "http://127.0.0.1:8000"
+    # The SPEC's rates, as defaults (no environment override in this process).
+    assert s["anonymous_rate"] == "30/m"
+    assert s["auth_failure_rate"] == "20/m"
 
 
 def test_database_url_and_redis_url():

@@ -1,5 +1,6 @@
 """A test-only URLconf: DRF views that fail in each way the envelope must cover."""
 
+from django.db.utils import ConnectionHandler
 from django.http import Http404, JsonResponse
 from django.urls import include, path
 from rest_framework import serializers
@@ -58,7 +59,38 @@ def plain_query(request):
     return JsonResponse({"fields": len(request.GET)})
 
 
+def _query_a_database_that_is_down():
+    """A real connection attempt to a PostgreSQL port nobody listens on."""
+    handler = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "django.db.backends.postgresql",
+                "HOST": "127.0.0.1",
+                "PORT": "1",
+                "NAME": "nowhere",
+                "USER": "nobody",
+                "OPTIONS": {"connect_timeout": 2},
+            }
+        }
+    )
+    with handler["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([])
+def database_down(request):
+    _query_a_database_that_is_down()
+
+
+def plain_database_down(request):
+    _query_a_database_that_is_down()
+
+
 urlpatterns = [
+    path("api/test/database-down", database_down),
+    path("api/test/plain-database-down", plain_database_down),
     path("api/test/things", things),
     path("api/test/boom", boom),
     path("api/test/conflict", conflict),
