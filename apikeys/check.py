@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,10 +17,11 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
 from accounts.principal import Principal
-from apikeys import keycache, keyformat
+from apikeys import keycache, keyformat, verifyread
 from apikeys.keycache import KeyInfo
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.usage import usage_flush
+from billing import balances
 from config import cache as shared_cache
 from config import ratelimit
 
@@ -68,6 +70,7 @@ def apikey_verify(
     ip: str | None = None,
     count: bool = True,
     failures_from: str | None = None,
+    hot: keycache.HotRead | None = None,
     actor_key_id: uuid.UUID | None = None,
 ) -> KeyCheck:
     """Check a presented key.
@@ -84,6 +87,8 @@ def apikey_verify(
       a small per-address budget.
     - `actor_key_id`: who reported this use, for the audit trail (the verifying
       key of a gateway); by default the key itself.
+    - `hot`: the cache entries, already read (with the count, if `count`) by a
+      caller that read more in the same round trip (the verify endpoint).
     """
     parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
     if parsed is None:
@@ -91,7 +96,8 @@ def apikey_verify(
     digest, hint = parsed.digest, parsed.hint
     fail_limit, _ = ratelimit.auth_failure_rate()
     try:
-        hot = keycache.hot_read(digest, ip=ip, count=count, failures_from=failures_from)
+        if hot is None:
+            hot = keycache.hot_read(digest, ip=ip, count=count, failures_from=failures_from)
     except Exception:
         shared_cache.key_cache_unavailable()
         hot = keycache.HotRead(None, None, 0, 0, used_recently=True, seen_address=True)
@@ -130,6 +136,121 @@ def apikey_verify(
             rate = ratelimit.state_from_count(hot.count, info.rate_limit, hot.window)
     _record_use(digest, info, ip, hot, actor_key_id=actor_key_id)
     return KeyCheck(code, key=info, principal=record.principal, hint=hint, rate=rate)
+
+
+@dataclass(frozen=True, slots=True)
+class CountedCheck:
+    check: KeyCheck  # the key's check, without a count
+    permitted: bool  # `permitted(key)` held (only asked of a valid key)
+    rate: ratelimit.RateState | None  # counted: valid and permitted only
+    balance_micros: int | None  # the organization's cached balance, when cached
+
+
+Permitted = Callable[[KeyInfo], bool]
+
+
+def verify_plan(
+    digest: str, *, ip: str | None, permissions: tuple[str, ...], permitted: Permitted
+) -> verifyread.Plan:
+    """What the verify endpoint reads and counts for the key it checks."""
+    guess = verifyread.last_seen(digest)
+    expect, bucket, balance_name = b"", keycache.rate_bucket(digest), "-"
+    if guess is not None:
+        raw, record = guess
+        bucket = keycache.rate_bucket(record.counter_digest)
+        balance_name = balances.balance_key(record.info.organization_id)
+        if _evaluate(record, ip, keycache.now()) is KeyCode.VALID and permitted(record.info):
+            expect = raw
+    window = ratelimit.window_end(bucket, keycache.RATE_PERIOD)
+    counter = ratelimit.counter_key(bucket, keycache.RATE_PERIOD, window)
+    return verifyread.Plan(digest, ip, permissions, expect, counter, window, balance_name)
+
+
+def caller_plan(
+    raw_key: str, *, ip: str | None, may_call: Callable[[Principal], bool]
+) -> verifyread.CallerPlan | None:
+    """The caller's part of the verify endpoint's round trip (None: malformed key)."""
+    parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
+    if parsed is None:
+        return None
+    names = keycache.hot_names(parsed.digest, ip=ip, failures_from=ip)
+    guess = verifyread.last_seen(parsed.digest)
+    expect, limit = b"", 0
+    if guess is not None:
+        raw, record = guess
+        if (
+            record.counter_digest == parsed.digest  # counted where the script counts
+            and _evaluate(record, ip, keycache.now()) is KeyCode.VALID
+            and may_call(record.principal)
+        ):
+            expect, limit = raw, record.info.rate_limit
+    return verifyread.CallerPlan(parsed.digest, ip, names, expect, limit)
+
+
+def apikey_check_and_count(
+    raw_key: str,
+    *,
+    ip: str | None,
+    permissions: tuple[str, ...],
+    permitted: Permitted,
+    prefetched: verifyread.Read | None = None,
+    actor_key_id: uuid.UUID | None = None,
+) -> CountedCheck:
+    """Check a key for a call and count it against its rate limit only if it is
+    valid and `permitted` (the remote verify endpoint). On Redis: the round trip
+    the caller's authentication made (`prefetched`, when it read this key for
+    this address and these permissions), else one of its own, and a second one
+    only when the key's record changed since this process last saw it; elsewhere
+    apikey_verify plus a count."""
+    parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
+    if parsed is None:
+        return CountedCheck(KeyCheck(KeyCode.NOT_FOUND, malformed=True), False, None, None)
+    digest = parsed.digest
+    hot = prefetched
+    if hot is None or (hot.plan.digest, hot.plan.ip, hot.plan.permissions) != (
+        digest,
+        ip,
+        permissions,
+    ):
+        plan = verify_plan(digest, ip=ip, permissions=permissions, permitted=permitted)
+        try:
+            _, hot = verifyread.read(plan)
+        except LookupError:  # no Redis: the general path
+            return _check_then_count(raw_key, ip=ip, permitted=permitted, actor_key_id=actor_key_id)
+        except Exception:
+            shared_cache.key_cache_unavailable()
+            return _check_then_count(raw_key, ip=ip, permitted=permitted, actor_key_id=actor_key_id)
+    record = hot.record
+    if record is None:  # not cached: the database, and the record cached for next time
+        return _check_then_count(raw_key, ip=ip, permitted=permitted, actor_key_id=actor_key_id)
+    code, info = _evaluate(record, ip, keycache.now()), record.info
+    if code is not KeyCode.VALID:
+        return CountedCheck(KeyCheck(code, key=info, hint=parsed.hint), False, None, None)
+    check = KeyCheck(code, key=info, principal=record.principal, hint=parsed.hint)
+    if not permitted(info):
+        return CountedCheck(check, False, None, None)
+    if hot.count is not None and hot.raw == hot.plan.expect:
+        rate = ratelimit.state_from_count(hot.count, info.rate_limit, hot.plan.window)
+    else:  # the record changed since this process last saw it, and still passes
+        rate = ratelimit.hit(info.rate_bucket, info.rate_limit)
+    used = keycache.HotRead(record, None, hot.plan.window, 0, hot.used_recently, hot.seen_address)
+    _record_use(digest, info, ip, used, actor_key_id=actor_key_id)
+    balance = None
+    if hot.plan.balance_name == balances.balance_key(info.organization_id):
+        balance = balances.from_raw(hot.balance_raw)
+    return CountedCheck(check, True, rate, balance)
+
+
+def _check_then_count(
+    raw_key: str, *, ip: str | None, permitted: Permitted, actor_key_id: uuid.UUID | None = None
+) -> CountedCheck:
+    check = apikey_verify(raw_key, ip=ip, count=False, actor_key_id=actor_key_id)
+    if check.code is not KeyCode.VALID or check.key is None:
+        return CountedCheck(check, False, None, None)
+    if not permitted(check.key):
+        return CountedCheck(check, False, None, None)
+    rate = ratelimit.hit(check.key.rate_bucket, check.key.rate_limit)
+    return CountedCheck(check, True, rate, None)
 
 
 def _record_use(

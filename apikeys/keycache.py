@@ -173,7 +173,7 @@ def parse_record(data: dict[str, Any]) -> KeyRecord | None:
 
 
 @lru_cache(maxsize=2048)
-def _record_from_bytes(raw: bytes) -> KeyRecord | None:
+def record_from_bytes(raw: bytes) -> KeyRecord | None:
     # A pure function of the cached bytes (any change to a record changes them), so
     # memoising it keeps nothing that could go stale; it saves the unpickling and
     # UUID parsing on every warm request.
@@ -223,45 +223,84 @@ class HotRead:
     known: bool = False  # the digest is marked as a key's (see known_key)
 
 
-def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | None) -> HotRead:
-    """Everything a request needs from the cache, in one round trip on Redis.
+@dataclass(frozen=True, slots=True)
+class HotNames:
+    """The cache entries of one request's key check."""
 
-    Reads only, apart from the rate counter (which expires with its window), so a
-    flood of made-up keys cannot fill the cache.
-    """
+    record: str
+    used: str
+    seen: str
+    failures: str | None  # the caller address's failed-authentication counter
+    counter: str  # the presented digest's rate counter in the current window
+    window: int
+
+
+def hot_names(digest: str, *, ip: str | None, failures_from: str | None) -> HotNames:
     bucket = rate_bucket(digest)
     window = ratelimit.window_end(bucket, RATE_PERIOD)
-    counter = ratelimit.counter_key(bucket, RATE_PERIOD, window) if count else None
     fail_counter = None
     if failures_from is not None:
         _, fail_period = ratelimit.auth_failure_rate()
         fail_bucket = ratelimit.auth_failure_bucket(failures_from)
         fail_window = ratelimit.window_end(fail_bucket, fail_period)
         fail_counter = ratelimit.counter_key(fail_bucket, fail_period, fail_window)
-    rec, used, seen = record_key(digest), used_key(digest), seen_key(digest, ip or "-")
+    return HotNames(
+        record_key(digest),
+        used_key(digest),
+        seen_key(digest, ip or "-"),
+        fail_counter,
+        ratelimit.counter_key(bucket, RATE_PERIOD, window),
+        window,
+    )
+
+
+def hot_from_raw(
+    names: HotNames, ip: str | None, raw: Any, used: Any, seen: Any, failures: Any, n: Any
+) -> HotRead:
+    """A HotRead from raw Redis replies (a pipeline's or a script's)."""
+    # django-redis's own decoding, so records written with cache.set/add read back.
+    record = record_from_bytes(raw) if raw is not None else None
+    return HotRead(
+        record,
+        int(n) if n is not None else None,
+        names.window,
+        int(failures or 0) if names.failures is not None else 0,
+        used is not None,
+        ip is not None and seen is not None,
+    )
+
+
+def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | None) -> HotRead:
+    """Everything a request needs from the cache, in one round trip on Redis.
+
+    Reads only, apart from the rate counter (which expires with its window), so a
+    flood of made-up keys cannot fill the cache.
+    """
+    names = hot_names(digest, ip=ip, failures_from=failures_from)
+    counter = names.counter if count else None
     ttl = RATE_PERIOD + ratelimit.EXPIRATION_FUDGE
-    known = known_key(digest)
-    names = [rec, used, seen, known] + ([fail_counter] if fail_counter is not None else [])
+    wanted = [names.record, names.used, names.seen, known_key(digest)]
+    if names.failures is not None:
+        wanted.append(names.failures)
 
     # The usage counter rides in the same round trip (counted with the rate).
     usage = (usage_key(digest), USAGE_NEW_SECONDS) if counter is not None else None
-    values, n, raw = shared_cache.read_and_count(names, counter, ttl, also_count=usage)
+    values, n, raw = shared_cache.read_and_count(wanted, counter, ttl, also_count=usage)
     cached, has_used, has_seen, has_known, *rest = values
     if cached is None:
         record = None
     elif raw:
-        record = _record_from_bytes(cached)
+        record = record_from_bytes(cached)
     else:
         record = parse_record(cached)
-    has_used, has_seen = has_used is not None, has_seen is not None
-    failures = int(rest[0] or 0) if fail_counter is not None else 0
+    failures = int(rest[0] or 0) if names.failures is not None else 0
     return HotRead(
         record,
         n,
-        window,
+        names.window,
         failures,
-        has_used,
-        ip is not None and has_seen,
+        has_used is not None,
+        ip is not None and has_seen is not None,
         known=has_known is not None,
     )
 

@@ -3,25 +3,37 @@
 `key_verify_remote` answers "may this key make this call, and pay for it?" in
 the order of SPEC §4, each step only when the ones before it passed:
 
-    NOT_FOUND, EXPIRED, REVOKED, FORBIDDEN      (apikeys.check.apikey_verify)
+    NOT_FOUND, EXPIRED, REVOKED, FORBIDDEN      (apikeys.check.apikey_check_and_count)
     INSUFFICIENT_PERMISSIONS                    (the permissions asked for)
     RATE_LIMITED                                (the key's own counter, counted here)
     INSUFFICIENT_CREDITS                        (the debit of `cost`)
 
 so a key is counted against its rate limit only once it got that far, and
-credits are spent only when everything else passes.
+credits are spent only when everything else passes. On Redis the checks up to
+the count, and the organization's cached balance (billing.balances), take one
+round trip; a cost adds the debit's one SQL statement.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from accounts.principal import is_charged, permits
-from apikeys.check import KeyCode, KeyInfo, apikey_verify
-from billing import services
+from apikeys import keyformat, verifyread
+from apikeys.check import (
+    KeyCheck,
+    KeyCode,
+    KeyInfo,
+    apikey_check_and_count,
+    apikey_verify,
+    caller_plan,
+    verify_plan,
+)
+from billing import balances, services
 from billing.models import EntryKind
 from config import ratelimit
 from config.errors import Conflict, InsufficientCredits
@@ -62,6 +74,35 @@ def debit_reference(
     return f"verify:{uuid.uuid4().hex}"
 
 
+def permitted_for(permissions: tuple[str, ...]) -> Callable[[KeyInfo], bool]:
+    """Does a key hold every permission a verify call asks for?"""
+    return lambda key: all(permits(key.permissions, name) for name in permissions)
+
+
+def verify_caller_with_key(
+    raw: str, *, ip: str | None, data: dict[str, Any]
+) -> tuple[KeyCheck, verifyread.Read] | None:
+    """The caller's key check (as APIKeyAuthentication makes it) and the checked
+    key's read for a validated verify body, in one round trip. The checked key is
+    counted there only if the caller will pass (valid, holding `verify`, within
+    its limit) and so will the key. None when the cache cannot do it (no Redis,
+    or not now: the general path then runs, and logs)."""
+    wanted = tuple(data.get("permissions", ()))
+    caller = caller_plan(raw, ip=ip, may_call=lambda p: p.has_permission("verify"))
+    key = data["key"]
+    parsed = keyformat.parse(key) if len(key) <= keyformat.MAX_HEADER_LENGTH else None
+    if caller is None or parsed is None:
+        return None
+    plan = verify_plan(
+        parsed.digest, ip=data.get("ip"), permissions=wanted, permitted=permitted_for(wanted)
+    )
+    try:
+        hot, checked = verifyread.read(plan, caller)
+    except Exception:
+        return None
+    return apikey_verify(raw, ip=ip, failures_from=ip, hot=hot), checked
+
+
 def key_verify_remote(
     *,
     raw_key: str,
@@ -70,29 +111,41 @@ def key_verify_remote(
     ip: str | None = None,
     request_id: str | None = None,
     caller_key_id: uuid.UUID | None = None,
+    prefetched: verifyread.Read | None = None,
 ) -> Verification:
     """Check `raw_key` for a gateway and, when everything passes, charge `cost_micros`.
 
     `ip` is the address the key's user called the gateway from; a key with an
     allow-list is FORBIDDEN when it is missing. Test-environment keys are never
     charged. Raises Conflict when `request_id` was already used with another cost.
+    `prefetched`: the checked key as read together with the caller's key
+    (apikeys.authentication), used when it read this key for this call.
     """
-    # The use is audited with the verifying key as its actor (SPEC §4): an address
-    # in the key's trail came from that gateway, not from the key's owner.
-    check = apikey_verify(raw_key, ip=ip, count=False, actor_key_id=caller_key_id)
-    if check.code is not KeyCode.VALID or check.key is None:
-        return Verification(VerifyCode(check.code.value), key=check.key)
-    info = check.key
-
-    if not all(permits(info.permissions, wanted) for wanted in permissions):
+    wanted = tuple(permissions)
+    charged = cost_micros != 0
+    counted = apikey_check_and_count(
+        raw_key,
+        ip=ip,
+        permissions=wanted,
+        permitted=permitted_for(wanted),
+        prefetched=prefetched,
+        # The use is audited with the verifying key as its actor (SPEC §4).
+        actor_key_id=caller_key_id,
+    )
+    check, info = counted.check, counted.check.key
+    if check.code is not KeyCode.VALID or info is None:
+        return Verification(VerifyCode(check.code.value), key=info)
+    if not counted.permitted:
         return Verification(VerifyCode.INSUFFICIENT_PERMISSIONS, key=info)
 
-    rate = ratelimit.hit(info.rate_bucket, info.rate_limit)
-    if not rate.allowed:
+    rate = counted.rate
+    if rate is None or not rate.allowed:
         return Verification(VerifyCode.RATE_LIMITED, key=info, rate=rate)
 
-    if cost_micros == 0 or not is_charged(info.environment):
-        balance = services.balance_micros(organization=info.organization_id)
+    if not charged or not is_charged(info.environment):
+        balance = counted.balance_micros
+        if balance is None:
+            balance = balances.balance_read(info.organization_id)
         return Verification(VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance)
 
     reference = debit_reference(

@@ -4,6 +4,7 @@ another organization's key id is a 404 KEY_NOT_FOUND, like a malformed one."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from accounts.models import Organization, User
 from accounts.permissions import HasPermission
 from accounts.principal import AuthMethod, Principal
 from apikeys import delegation, selectors, services
+from apikeys.check import KeyCheck
 from apikeys.errors import KeyNotFound
 from apikeys.models import APIKey
 from apikeys.permissions import CanManageKeys
@@ -32,12 +34,14 @@ from apikeys.serializers import (
     DashboardSerializer,
     VerifyIn,
     VerifyOut,
+    verify_body_fast,
 )
-from apikeys.verification import key_verify_remote
+from apikeys.verification import key_verify_remote, verify_caller_with_key
 from billing.money import format_usd
 from billing.services import balance_micros
 from config.net import client_ip
 from config.openapi import error_response
+from config.parsers import JSONParser
 
 TAG = "API keys"
 # The common errors (400, 401, 403, 429, ...) are added by config.openapi.AutoSchema.
@@ -249,6 +253,24 @@ class DashboardView(APIView):
         )
 
 
+def _valid_verify_body(request: Request) -> dict[str, Any] | None:
+    """The verify body, parsed and validated as the view would, or None (no JSON
+    body, or one the view will refuse): read from the raw body, so that the view
+    can still parse it itself when this declines."""
+    django_request = request._request
+    if django_request.content_type != "application/json":
+        return None
+    try:
+        data = JSONParser().parse(io.BytesIO(django_request.body), "application/json")
+    except Exception:
+        return None
+    fast = verify_body_fast(data)
+    if fast is not None:
+        return fast
+    body = VerifyIn(data=data)
+    return body.validated_data if body.is_valid() else None
+
+
 class VerifyKeyView(APIView):
     """POST /api/v1/keys/verify: may this key make this call (and pay `cost`)?
 
@@ -259,11 +281,33 @@ class VerifyKeyView(APIView):
 
     permission_classes = [HasPermission("verify")]
 
+    def key_check(self, request: Request, raw: str, ip: str | None) -> KeyCheck | None:
+        """The caller's key check, called by APIKeyAuthentication: for a well-formed
+        body, the caller's key, the checked key and its balance in one round trip
+        (apikeys.verifyread). The checked key is counted there only if the caller
+        will pass (valid, holding `verify`, within its limit) and so will the key;
+        a body that does not validate declines, and the view answers it as before."""
+        data = _valid_verify_body(request)
+        if data is None:
+            return None
+        read = verify_caller_with_key(raw, ip=ip, data=data)
+        if read is None:
+            return None
+        check, checked = read
+        request._request.gatehouse_verify = (data, checked)  # type: ignore[attr-defined]
+        return check
+
     @extend_schema(tags=["API keys"], request=VerifyIn, responses={200: VerifyOut})
     def post(self, request: Request) -> Response:
-        body = VerifyIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        prefetched = getattr(request._request, "gatehouse_verify", None)
+        if prefetched is not None:
+            data, checked = prefetched
+        else:
+            data, checked = verify_body_fast(request.data), None
+            if data is None:
+                body = VerifyIn(data=request.data)
+                body.is_valid(raise_exception=True)
+                data = body.validated_data
         result = key_verify_remote(
             raw_key=data["key"],
             permissions=data.get("permissions", ()),
@@ -271,5 +315,6 @@ class VerifyKeyView(APIView):
             ip=data.get("ip"),
             request_id=data.get("requestId"),
             caller_key_id=request.auth.key_id,
+            prefetched=checked,
         )
         return Response(VerifyOut.render(result))

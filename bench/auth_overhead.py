@@ -1,10 +1,15 @@
 """What authentication costs per request, against no authentication and against
 djangorestframework-api-key, on one gunicorn (2 sync workers) on PostgreSQL + Redis.
 
-    .venv/bin/python bench/auth_overhead.py [--seconds 10] [--connections 16] [--skip-million]
+    .venv/bin/python bench/auth_overhead.py [--seconds 10] [--connections 16]
+        [--rounds 3] [--skip-million]
 
-Rows (one trivial DRF endpoint, only its guard differs):
-- no auth: AllowAny, no authentication classes;
+Rows (one trivial endpoint, only its guard differs), alternating over --rounds
+rounds (bench/rounds.py), every answer's body checked:
+- minimal Django, no auth: a plain view on a Django with two middleware and no
+  database (bench/minimal), on its own gunicorn: the outside reference;
+- no auth: the project's full stack, the DRF view with AllowAny and no
+  authentication classes;
 - ours: the project's default authentication (API key via X-API-Key), permission
   and throttle classes, i.e. the key check plus the per-key rate-limit count;
 - drf-api-key: `HasAPIKey`, one indexed database query per request;
@@ -23,15 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (
-    TABLE_HEAD,
-    bench_env,
-    ensure_database,
-    gunicorn,
-    run_python,
-    warm,
-    wrk,
-)
+from bench import rounds
+from bench.harness import bench_env, ensure_database, gunicorn, run_python, warm
 
 SEED = """
 import json
@@ -93,65 +91,101 @@ print(samples[len(samples) // 2] * 1e6)
 """
 
 
+HELLO = '"hello":"world"'
+MINIMAL = "minimal Django, no auth (2 middleware)"
+NOAUTH = "no auth (full stack)"
+OURS = "ours, API key + rate limit"
+DRF = "drf-api-key HasAPIKey"
+FLOOR = "no auth + one Redis GET (floor)"
+
+
+def seed(env: dict[str, str], *, keys: int = 1_000) -> dict[str, str]:
+    """The bench organization's key and a drf-api-key key, with `keys` keys in the table."""
+    run_python(env, BULK.format(target=keys))
+    return json.loads(run_python(env, SEED).strip().splitlines()[-1])
+
+
+def key_rows(full: str, minimal: str | None, keys: dict[str, str], load: dict) -> list:
+    """The rows of the API-key table; `minimal` is the minimal site's base URL."""
+    ours = {"X-API-Key": keys["ours"]}
+    theirs = {"Authorization": f"Api-Key {keys['theirs']}"}
+    for path, headers in (
+        ("/bench/noauth", None),
+        ("/bench/ours", ours),
+        ("/bench/drf-api-key", theirs),
+        ("/bench/one-redis-get", None),
+    ):
+        warm(full + path, headers)
+    rows = []
+    if minimal is not None:
+        warm(minimal + "/bench/noauth")
+        rows.append(rounds.wrk_row(MINIMAL, minimal + "/bench/noauth", expect=HELLO, load=load))
+    rows += [
+        rounds.wrk_row(NOAUTH, full + "/bench/noauth", expect=HELLO, load=load),
+        rounds.wrk_row(OURS, full + "/bench/ours", expect=HELLO, headers=ours, load=load),
+        rounds.wrk_row(DRF, full + "/bench/drf-api-key", expect=HELLO, headers=theirs, load=load),
+        rounds.wrk_row(FLOOR, full + "/bench/one-redis-get", expect=HELLO, load=load),
+    ]
+    return rows
+
+
+def cold_check(env: dict[str, str], key: str, n: int = 2000) -> float:
+    return float(run_python(env, COLD.format(key=key, n=n)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-million", action="store_true", help="only the 10^3-key rows")
     args = ap.parse_args()
 
     env = bench_env()
     ensure_database(env)
-    run_python(env, BULK.format(target=1_000))
-    keys = json.loads(run_python(env, SEED).strip().splitlines()[-1])
-    ours = {"X-API-Key": keys["ours"]}
-    theirs = {"Authorization": f"Api-Key {keys['theirs']}"}
+    keys = seed(env)
     load = {"seconds": args.seconds, "connections": args.connections}
 
-    rows = []
-    with gunicorn(env) as base:
-        for path, headers in (
-            ("/bench/noauth", None),
-            ("/bench/ours", ours),
-            ("/bench/drf-api-key", theirs),
-            ("/bench/one-redis-get", None),
-        ):
-            warm(base + path, headers)
-        noauth = wrk("no auth", base + "/bench/noauth", **load)
-        rows.append(noauth)
-        rows.append(
-            wrk("ours, API key + rate limit (10^3 keys)", base + "/bench/ours", ours, **load)
-        )
-        rows.append(wrk("drf-api-key HasAPIKey", base + "/bench/drf-api-key", theirs, **load))
-        rows.append(wrk("no auth + one Redis GET (floor)", base + "/bench/one-redis-get", **load))
-    cold = {1_000: float(run_python(env, COLD.format(key=keys["ours"], n=2000)))}
+    with (
+        gunicorn(env, label="full") as full,
+        gunicorn(env, app="bench.minimal.wsgi", label="minimal") as minimal,
+    ):
+        stats = rounds.run_rounds(key_rows(full, minimal, keys, load), args.rounds)
+    cold = {1_000: cold_check(env, keys["ours"])}
 
+    million = None
     if not args.skip_million:
         run_python(env, BULK.format(target=1_000_000))
-        with gunicorn(env) as base:
-            warm(base + "/bench/ours", ours)
-            rows.append(
-                wrk("ours, API key + rate limit (10^6 keys)", base + "/bench/ours", ours, **load)
-            )
-        cold[1_000_000] = float(run_python(env, COLD.format(key=keys["ours"], n=2000)))
+        with gunicorn(env, label="full-1e6") as full:
+            rows = [r for r in key_rows(full, None, keys, load) if r.name in (NOAUTH, OURS)]
+            million = rounds.run_rounds(rows, args.rounds)
+        cold[1_000_000] = cold_check(env, keys["ours"])
 
     print(
         f"\nauth_overhead: gunicorn 2 sync workers, wrk -t2 -c{args.connections} "
-        f"-d{args.seconds}s, PostgreSQL + Redis on loopback\n"
+        f"-d{args.seconds}s, {args.rounds} rounds, PostgreSQL + Redis on loopback\n"
     )
-    print(TABLE_HEAD.replace("vs baseline", "vs no auth"))
-    for r in rows:
-        print(r.row(noauth))
-    ours_row, theirs_row = rows[1], rows[2]
-    floor = rows[3]
-    print(f"\nours / drf-api-key throughput: {ours_row.rps / theirs_row.rps:.2f}x")
-    print(f"ours / one-Redis-GET floor throughput: {ours_row.rps / floor.rps:.2f}x")
+    print(rounds.table(stats, NOAUTH))
+    for label, base in (("no auth", NOAUTH), ("drf-api-key", DRF), ("one-Redis-GET floor", FLOOR)):
+        print(f"ours / {label}: {rounds.spread(stats[OURS].ratios(stats[base]), '{:.2f}x')}")
+    print(
+        f"full-stack / minimal no auth: "
+        f"{rounds.spread(stats[NOAUTH].ratios(stats[MINIMAL]), '{:.2f}x')}"
+    )
+    if million is not None:
+        print("\nwith 10^6 keys in the table:\n")
+        print(rounds.table(million, NOAUTH))
     print("\nuncached verification (cache entry dropped before each call; median of 2000):\n")
     print("| keys in table | median µs |\n|---:|---:|")
     for n, us in cold.items():
         print(f"| {n:,} | {us:.0f} |")
     if len(cold) == 2:
         print(f"\n10^6 / 10^3: {cold[1_000_000] / cold[1_000]:.2f}x")
+    found = rounds.problems(stats) + (rounds.problems(million) if million else [])
+    for problem in found:
+        print(f"FAILED: {problem}")
+    if found:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness
+from bench import harness, rounds
+
+BASELINE = "no auth (baseline)"
+HELLO = '"hello":"world"'
+PAGE = "</html>"  # every page is whole
 
 SEED = """
 import uuid
@@ -69,6 +73,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     # As many connections as workers: p50 is then a page's time, not its queueing.
     parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     static_root = tempfile.mkdtemp(prefix="bench-static-")
@@ -85,17 +90,26 @@ def main() -> None:
     load = {"seconds": args.seconds, "connections": args.connections}
     with harness.gunicorn(env) as base:
         harness.warm(f"{base}/bench/noauth")
-        results = [harness.wrk("no auth (baseline)", f"{base}/bench/noauth", **load)]
+        rows = [rounds.wrk_row(BASELINE, f"{base}/bench/noauth", expect=HELLO, load=load)]
         harness.warm(f"{base}/signin")
-        results.append(harness.wrk("sign-in page", f"{base}/signin", **load))
+        rows.append(rounds.wrk_row("sign-in page", f"{base}/signin", expect=PAGE, load=load))
         for name, path in pages.items():
             harness.warm(f"{base}{path}", cookie)
-            results.append(harness.wrk(name, f"{base}{path}", cookie, **load))
+            rows.append(
+                rounds.wrk_row(name, f"{base}{path}", expect=PAGE, headers=cookie, load=load)
+            )
+        stats = rounds.run_rounds(rows, args.rounds)
 
-    print(f"\nDashboard pages, {args.connections} connections, {args.seconds} s each\n")
-    print(harness.TABLE_HEAD)
-    for result in results:
-        print(result.row(results[0]))
+    print(
+        f"\nDashboard pages, {args.connections} connections, {args.seconds} s each, "
+        f"{args.rounds} rounds\n"
+    )
+    print(rounds.table(stats, BASELINE))
+    found = rounds.problems(stats)
+    for problem in found:
+        print(f"FAILED: {problem}")
+    if found:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

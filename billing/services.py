@@ -1,21 +1,32 @@
 """Every movement of credits: one conditional UPDATE plus one ledger row.
 
-A movement runs in its own transaction (a savepoint when the caller already has
-one). The UPDATE takes the account's row lock, so the balance read right after
-it is ours, and the ledger row records it. A unique `reference` makes a retry or
-a replay a no-op that returns the row written the first time.
+On PostgreSQL a movement is one SQL statement, one round trip: a data-modifying
+CTE updates the balance only if it covers the debit and inserts the ledger row
+from the UPDATE's RETURNING, so the row records exactly the balance the UPDATE
+left, under its row lock. A statement is atomic on its own (autocommit), or in a
+savepoint when the caller already has a transaction. A unique `reference` makes
+a retry or a replay a no-op that returns the row written the first time: the
+second INSERT violates the unique index, which aborts the whole statement, the
+balance update included. No row back means the UPDATE matched nothing: then the
+slow path says why (an applied reference, an unknown organization, or too few
+credits). Other databases (SQLite) take the ORM path: the same UPDATE, read-back
+and INSERT inside one transaction.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
+from billing import balances
 from billing.models import CreditAccount, EntryKind, LedgerEntry
 from billing.money import MICROS_PER_USD, format_usd
 from config.errors import InsufficientCredits, ValidationFailed
@@ -141,39 +152,104 @@ def _move(
         raise ValidationFailed(f"Unknown ledger kind {kind!r}.")
     if reference is not None and not (0 < len(reference) <= 200):
         raise ValidationFailed("A reference is 1 to 200 characters.")
-    if (entry := _existing(reference)) is not None:
-        return LedgerResult(entry, created=False)
+    entry = LedgerEntry(
+        organization_id=org_id,
+        kind=kind,
+        amount_micros=delta,
+        reference=reference,
+        description=description[:500],
+        metadata=metadata or {},
+        created_at=timezone.now(),
+    )
+    write = _write_one_statement if connection.vendor == "postgresql" else _write_orm
     try:
-        with transaction.atomic():
-            accounts = CreditAccount.objects.filter(pk=org_id)
-            if delta < 0:
-                accounts = accounts.filter(balance_micros__gte=-delta)
-            if accounts.update(balance_micros=F("balance_micros") + delta) == 0:
-                if not CreditAccount.objects.filter(pk=org_id).exists():
-                    raise ValidationFailed("Unknown organization.")
-                raise InsufficientCredits(
-                    details={
-                        "balance": format_usd(balance_micros(organization=org_id)),
-                        "required": format_usd(-delta),
-                    }
-                )
-            # Our UPDATE holds the row lock until commit, so this read is our result.
-            balance_after = CreditAccount.objects.values_list("balance_micros", flat=True).get(
-                pk=org_id
-            )
-            entry = LedgerEntry.objects.create(
-                organization_id=org_id,
-                kind=kind,
-                amount_micros=delta,
-                balance_after_micros=balance_after,
-                reference=reference,
-                description=description[:500],
-                metadata=metadata or {},
-            )
+        if connection.in_atomic_block:
+            # A savepoint, so that a duplicate reference does not spoil the caller's
+            # transaction.
+            with transaction.atomic():
+                written = write(entry)
+        else:
+            written = write(entry)
     except IntegrityError:
-        # A concurrent movement with the same reference committed first; ours
-        # rolled back whole (balance included), so answer with theirs.
-        if (entry := _existing(reference)) is not None:
-            return LedgerResult(entry, created=False)
+        # A movement with the same reference committed first; ours changed
+        # nothing (balance included), so answer with theirs.
+        if (existing := _existing(reference)) is not None:
+            return LedgerResult(existing, created=False)
         raise
-    return LedgerResult(entry, created=True)
+    if written:
+        # Readers of the cached balance see it once it is committed, not before.
+        transaction.on_commit(
+            partial(balances.publish, org_id, entry.balance_after_micros, entry.pk)
+        )
+        return LedgerResult(entry, created=True)
+    # Nothing was written: a retry of an applied reference, or a refusal.
+    if (existing := _existing(reference)) is not None:
+        return LedgerResult(existing, created=False)
+    if not CreditAccount.objects.filter(pk=org_id).exists():
+        raise ValidationFailed("Unknown organization.")
+    raise InsufficientCredits(
+        details={
+            "balance": format_usd(balance_micros(organization=org_id)),
+            "required": format_usd(-delta),
+        }
+    )
+
+
+# The tables are billing_creditaccount and billing_ledgerentry (CreditAccount,
+# LedgerEntry): the statement names them, so a change of db_table must change it.
+MOVE_SQL = """
+    WITH moved AS (
+        UPDATE billing_creditaccount SET balance_micros = balance_micros + %(delta)s
+        WHERE organization_id = %(org)s AND balance_micros >= %(needed)s
+        RETURNING organization_id, balance_micros
+    )
+    INSERT INTO billing_ledgerentry (organization_id, kind, amount_micros,
+        balance_after_micros, reference, description, metadata, created_at)
+    SELECT organization_id, %(kind)s, %(delta)s, balance_micros,
+           %(reference)s, %(description)s, %(metadata)s::jsonb, %(created_at)s
+    FROM moved
+    RETURNING id, balance_after_micros
+"""
+
+
+def _write_one_statement(entry: LedgerEntry) -> bool:
+    """The UPDATE and the INSERT in one statement; False when the UPDATE matched nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            MOVE_SQL,
+            {
+                "delta": entry.amount_micros,
+                "org": entry.organization_id,
+                "needed": max(0, -entry.amount_micros),
+                "kind": entry.kind,
+                "reference": entry.reference,
+                "description": entry.description,
+                "metadata": json.dumps(entry.metadata),
+                "created_at": entry.created_at,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk, entry.balance_after_micros = row
+    entry._state.adding, entry._state.db = False, connection.alias
+    return True
+
+
+def _write_orm(entry: LedgerEntry) -> bool:
+    """The same movement through the ORM, in one transaction (SQLite)."""
+    org_id, delta = entry.organization_id, entry.amount_micros
+    if _existing(entry.reference) is not None:
+        return False
+    with transaction.atomic():
+        accounts = CreditAccount.objects.filter(pk=org_id)
+        if delta < 0:
+            accounts = accounts.filter(balance_micros__gte=-delta)
+        if accounts.update(balance_micros=F("balance_micros") + delta) == 0:
+            return False
+        # Our UPDATE holds the row lock until commit, so this read is our result.
+        entry.balance_after_micros = CreditAccount.objects.values_list(
+            "balance_micros", flat=True
+        ).get(pk=org_id)
+        entry.save(force_insert=True)
+    return True

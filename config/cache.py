@@ -141,19 +141,52 @@ def add(key: str, value: Any, timeout: int) -> bool:
         raise _unavailable("add", exc) from exc
 
 
-def add_and_get(key: str, value: Any, timeout: int, other: str) -> tuple[bool, Any]:
-    """`add(key, ...)` and `get(other)` in one round trip on Redis (a pipeline of
-    SET NX EX and GET), two calls elsewhere. The signed-request hot path: the
-    replay marker and the wallet's cached principal."""
+_CLAIM_GET_COUNT = """
+local added = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local other = redis.call('GET', KEYS[2])
+local n = false
+if added and other then
+  n = redis.call('INCR', KEYS[3])
+  if n == 1 then redis.call('EXPIRE', KEYS[3], ARGV[3]) end
+end
+return {added and 1 or 0, other, n}
+"""
+
+
+def add_and_get(
+    key: str,
+    value: Any,
+    timeout: int,
+    other: str,
+    *,
+    counter: str | None = None,
+    counter_timeout: int = 0,
+) -> tuple[bool, Any, int | None]:
+    """`add(key, ...)` and `get(other)` in one round trip on Redis, two calls
+    elsewhere; and, when `key` was added and `other` is present, INCR of `counter`
+    (its first count sets its expiry) in the same round trip: (added, other's value,
+    the count or None). The signed-request hot path: the replay marker, the wallet's
+    cached principal and its rate counter, counted only for a fresh signature of a
+    known wallet."""
     try:
         client = redis_client()
         if client is None:
-            return cache.add(key, value, timeout=timeout) is True, cache.get(other)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(cache.make_key(key), cache.client.encode(value), nx=True, ex=timeout)  # type: ignore[attr-defined]
-        pipe.get(cache.make_key(other))
-        added, raw = pipe.execute()
-        return added is True, (None if raw is None else cache.client.decode(raw))  # type: ignore[attr-defined]
+            added = cache.add(key, value, timeout=timeout) is True
+            return added, cache.get(other), None
+        if counter is None:
+            pipe = client.pipeline(transaction=False)
+            pipe.set(cache.make_key(key), cache.client.encode(value), nx=True, ex=timeout)  # type: ignore[attr-defined]
+            pipe.get(cache.make_key(other))
+            added, raw = pipe.execute()
+            count = None
+        else:
+            added, raw, count = run_script(
+                _CLAIM_GET_COUNT,
+                [key, other, counter],
+                [cache.client.encode(value), timeout, counter_timeout],  # type: ignore[attr-defined]
+            )
+        decoded = None if raw is None else cache.client.decode(raw)  # type: ignore[attr-defined]
+        return bool(added), decoded, count
     except _CACHE_ERRORS as exc:
         raise _unavailable("add+get", exc) from exc
 
@@ -192,3 +225,49 @@ def forget(*keys: str) -> None:
         cache.delete_many(list(keys))
     except _CACHE_ERRORS as exc:
         logger.error("Shared cache unavailable; could not drop %s: %s", keys, exc)
+
+
+# --- scripts: several reads and writes in one round trip ---------------------------
+
+_scripts: dict[str, Any] = {}  # Lua source -> redis-py Script (its SHA1, nothing stateful)
+
+
+def run_script(source: str, keys: list[str], args: list[Any]) -> Any:
+    """Run a Lua script on the default cache's Redis in one round trip (EVALSHA,
+    EVAL once when Redis has not seen it). `keys` are cache names, made into Redis
+    keys as django-redis makes them (prefix, version). Errors propagate: the
+    caller applies its own failure policy. Raises LookupError without Redis."""
+    backend = caches["default"]
+    client = redis_client(backend)
+    if client is None:
+        raise LookupError("no Redis behind the default cache")
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = client.register_script(source)
+    return script(keys=[backend.make_key(k) for k in keys], args=args, client=client)
+
+
+_SET_IF_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+):'))
+  if version and version >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+def set_if_newer(name: str, version: int, value: str, timeout: int) -> bool:
+    """Store "version:value" under `name` unless a version at least as new is there
+    (Redis only; atomic). Values published after commits in any order end as the
+    newest one. Errors propagate."""
+    return bool(run_script(_SET_IF_NEWER, [name], [version, value, timeout]))
+
+
+def versioned(raw: bytes | None) -> tuple[int, str] | None:
+    """(version, value) of a set_if_newer entry read raw, else None."""
+    if raw is None:
+        return None
+    version, _, value = raw.decode().partition(":")
+    return int(version), value

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextvars
 import hmac
 import logging
+import os
 import re
-import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -39,8 +39,10 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        # META, not request.headers: building HttpHeaders walks every header, on
+        # every request; 16 random bytes as hex are what uuid4().hex costs more for.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _SAFE_ID.match(incoming) else os.urandom(16).hex()
         request.request_id = request_id  # type: ignore[attr-defined]
         token = _request_id.set(request_id)
         try:

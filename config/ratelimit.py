@@ -19,6 +19,7 @@ import hashlib
 import time
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -62,7 +63,9 @@ def window_end(bucket: str, period: int, now: float | None = None) -> int:
     return end + period if end <= ts else end
 
 
+@lru_cache(maxsize=4096)
 def counter_key(bucket: str, period: int, window: int) -> str:
+    # A pure function, memoised: a busy key asks for the same name all minute.
     return "rl:" + hashlib.sha256(f"{bucket}|{period}|{window}".encode()).hexdigest()[:40]
 
 

@@ -44,6 +44,7 @@ HEADERS = (ADDRESS_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
 # Unix milliseconds have 13 digits until the year 2286; more is not a timestamp.
 _MAX_TIMESTAMP_DIGITS = 15
 WWW_AUTHENTICATE = 'Bearer realm="api"'
+RATE_PERIOD = 60  # a principal's limit is per minute (billing.throttling)
 
 
 def signed_message(*, timestamp: str, method: str, path: str) -> str:
@@ -64,6 +65,8 @@ class WalletAuthFailed(Unauthorized):
 class WalletSignatureAuthentication(BaseAuthentication):
     def authenticate(self, request: Request):
         meta = request.META
+        if not any(key in meta for key in _META_KEYS):
+            return None  # not this scheme: the common case, decided cheaply
         values = {name: meta.get(_meta_key(name)) for name in HEADERS}
         present = [name for name, value in values.items() if value is not None]
         if not present:
@@ -76,7 +79,7 @@ class WalletSignatureAuthentication(BaseAuthentication):
                     f"{', '.join(missing)}",
                     reason=f"wallet headers incomplete, missing {', '.join(missing)}",
                 )
-            return self._verify(
+            user, principal, counted = self._verify(
                 address_header=values[ADDRESS_HEADER],
                 timestamp_header=values[TIMESTAMP_HEADER],
                 signature_header=values[SIGNATURE_HEADER],
@@ -88,6 +91,13 @@ class WalletSignatureAuthentication(BaseAuthentication):
             _refuse(request, exc.reason, exc)
         except ValidationFailed as exc:
             _refuse(request, f"malformed wallet headers ({exc.message})", exc)
+        count, bucket, window = counted
+        if count is not None and bucket == principal.rate_bucket:
+            # Counted in the claim's round trip: the throttle reads this, not Redis.
+            ratelimit.remember(
+                request, ratelimit.state_from_count(count, principal.rate_limit, window)
+            )
+        return user, principal
 
     def _verify(
         self,
@@ -121,19 +131,30 @@ class WalletSignatureAuthentication(BaseAuthentication):
         marker, ttl = replay_marker(
             address=address, message=message, valid_until=timestamp_ms / 1000 + skew, now=now
         )
-        # One round trip: claim the signature, and fetch the wallet's cached principal.
-        first_use, cached = shared_cache.add_and_get(marker, 1, ttl, principal_cache_key(address))
+        # One round trip: claim the signature, fetch the wallet's cached principal and
+        # (both done) count the request against the wallet's limit, as the throttle would.
+        bucket = f"wallet:{address}"  # Principal.rate_bucket of a wallet
+        window = ratelimit.window_end(bucket, RATE_PERIOD)
+        first_use, cached, count = shared_cache.add_and_get(
+            marker,
+            1,
+            ttl,
+            principal_cache_key(address),
+            counter=ratelimit.counter_key(bucket, RATE_PERIOD, window),
+            counter_timeout=RATE_PERIOD + ratelimit.EXPIRATION_FUDGE,
+        )
         if not first_use:
             raise WalletAuthFailed(
                 "Wallet signature already used; sign each request anew",
                 reason=f"wallet signature replayed for {address}",
             )
         try:
-            return wallet_principal(address, cached=cached, client_ip=client_ip)
+            user, principal = wallet_principal(address, cached=cached, client_ip=client_ip)
         except WalletAccountUnusable:
             raise WalletAuthFailed(
                 "This account is disabled", reason=f"wallet {address} belongs to a disabled user"
             ) from None
+        return user, principal, (count, bucket, window)
 
     def authenticate_header(self, request: Request) -> str:
         # DRF asks only the first class for this, and this class is first: a
@@ -161,6 +182,9 @@ def _span(seconds: int) -> str:
 
 def _meta_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
+
+
+_META_KEYS = tuple(_meta_key(name) for name in HEADERS)
 
 
 def _parse_timestamp(value: str) -> tuple[str, int]:

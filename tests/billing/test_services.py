@@ -122,6 +122,52 @@ def test_check_ledger_reports_a_drifted_balance(org, capsys):
     assert "balance 0.000006 USD, ledger sum 0.000005 USD" in capsys.readouterr().err
 
 
+def test_retry_of_an_applied_debit_is_answered_even_when_the_balance_is_short(org):
+    services.credits_grant(organization=org, amount_micros=1_000)
+    first = services.credits_debit(organization=org, amount_micros=1_000, reference="req:all")
+    again = services.credits_debit(organization=org, amount_micros=1_000, reference="req:all")
+    assert again.created is False
+    assert again.entry.pk == first.entry.pk
+    assert services.balance_micros(organization=org) == 0
+    assert LedgerEntry.objects.filter(reference="req:all").count() == 1
+
+
+def test_a_duplicate_reference_leaves_the_callers_transaction_usable(org):
+    services.credits_grant(organization=org, amount_micros=5_000, reference="pay:t")
+    with transaction.atomic():
+        again = services.credits_grant(organization=org, amount_micros=5_000, reference="pay:t")
+        # The refused INSERT rolled back to its own savepoint only.
+        debited = services.credits_debit(organization=org, amount_micros=1_000)
+    assert again.created is False
+    assert debited.entry.balance_after_micros == 4_000
+    assert services.balance_micros(organization=org) == 4_000
+    assert services.ledger_mismatches() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_debit_is_one_statement_on_postgresql(django_assert_num_queries):
+    from accounts.services import organization_create
+
+    org = organization_create(name="One statement")
+    services.credits_grant(organization=org, amount_micros=5_000)
+    if connection.vendor != "postgresql":
+        # SQLite has no data-modifying CTE: the ORM path, in one transaction.
+        services.credits_debit(organization=org, amount_micros=2_000, reference="req:sqlite")
+        assert services.balance_micros(organization=org) == 3_000
+        return
+    with django_assert_num_queries(1) as captured:
+        result = services.credits_debit(organization=org, amount_micros=2_000, reference="req:1")
+    assert captured.captured_queries[0]["sql"].lstrip().startswith("WITH moved AS")
+    assert result.created is True
+    assert result.entry.pk == LedgerEntry.objects.get(reference="req:1").pk
+    assert result.entry.balance_after_micros == 3_000
+    # A refused debit costs the statement plus the queries that say why.
+    with pytest.raises(InsufficientCredits):
+        services.credits_debit(organization=org, amount_micros=3_001, reference="req:2")
+    assert services.balance_micros(organization=org) == 3_000
+    assert services.ledger_mismatches() == []
+
+
 def test_the_maximum_movement_is_accepted(org):
     result = services.credits_grant(organization=org, amount_micros=10**15)
     assert result.entry.amount_micros == 10**15

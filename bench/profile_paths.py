@@ -1,0 +1,194 @@
+"""In-process profile of one hot path, with its round trips counted per request.
+
+    .venv/bin/python bench/profile_paths.py PATH [-n 2000] [--pyinstrument]
+
+(--pyinstrument needs the pyinstrument package, which is not a dependency: cProfile
+is the default.)
+
+PATH is one of: noauth, key, verify, verify-cost, wallet, siwe. The requests go
+straight into the WSGI application (no server, no sockets but PostgreSQL's and
+Redis's), so the profile shows the project's own time; the counts show how many
+Redis commands batches and PostgreSQL statements (health checks, BEGIN/COMMIT
+included) one warm request makes. Uses the same database and Redis as the other
+benchmarks (BENCH_DATABASE_URL, BENCH_REDIS_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
+
+def environ(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> dict:
+    env = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        env[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value
+    return env
+
+
+class Counter:
+    """Counts Redis command batches (one per round trip) and PostgreSQL statements."""
+
+    def __init__(self) -> None:
+        import psycopg
+        from redis.connection import Connection
+
+        self.redis = self.sql = 0
+        counter = self
+        send, execute, commit = (
+            Connection.send_packed_command,
+            psycopg.Cursor.execute,
+            psycopg.Connection.commit,
+        )
+
+        def counted_send(conn, *args, **kwargs):
+            counter.redis += 1
+            return send(conn, *args, **kwargs)
+
+        def counted_execute(cursor, *args, **kwargs):
+            counter.sql += 1
+            return execute(cursor, *args, **kwargs)
+
+        def counted_commit(conn, *args, **kwargs):
+            counter.sql += 1
+            return commit(conn, *args, **kwargs)
+
+        Connection.send_packed_command = counted_send
+        psycopg.Cursor.execute = counted_execute
+        psycopg.Connection.commit = counted_commit
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path", choices=["noauth", "key", "verify", "verify-cost", "wallet", "siwe"])
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--pyinstrument", action="store_true")
+    args = ap.parse_args()
+
+    env = harness.bench_env(ANONYMOUS_RATE="1000000/m")
+    harness.ensure_database(env)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    from bench import auth_overhead, verify, wallet_auth
+
+    app = get_wsgi_application()
+    statuses: list[str] = []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    def call(env_: dict) -> bytes:
+        return b"".join(app(env_, start_response))
+
+    requests: list[dict] = []
+    if args.path in ("noauth", "key"):
+        keys = auth_overhead.seed(env)
+        headers = {"X-API-Key": keys["ours"]} if args.path == "key" else {}
+        url = "/bench/ours" if args.path == "key" else "/bench/noauth"
+        requests = [environ("GET", url, headers) for _ in range(args.n + 50)]
+    elif args.path.startswith("verify"):
+        keys = verify.seed(env)
+        body = {"key": keys["key"], "permissions": ["chat:write"]}
+        if args.path == "verify-cost":
+            body["cost"] = "0.000001"
+        headers = {"Authorization": f"Bearer {keys['gateway']}", "Content-Type": "application/json"}
+        requests = [
+            environ("POST", "/api/v1/keys/verify", headers, json.dumps(body).encode())
+            for _ in range(args.n + 50)
+        ]
+    elif args.path == "wallet":
+        wallet_auth.seed(env)
+        rows = wallet_auth.signed_header_sets(
+            wallet_auth.BENCH_WALLET, args.n + 50, path="/bench/ours"
+        )
+        requests = [environ("GET", "/bench/ours", row) for row in rows]
+    else:
+        from eth_account import Account
+
+        wallets = [Account.create() for _ in range(args.n + 50)]
+        for round_ in range(2):  # the first sign-in makes the account; time the second
+            requests = []
+            for account in wallets:
+                nonce = json.loads(call(environ("GET", "/api/auth/siwe/nonce", {})))
+                text = wallet_auth.siwe_message(account, nonce)
+                payload = {"message": text, "signature": wallet_auth.sign(account, text)}
+                requests.append(
+                    environ(
+                        "POST",
+                        "/api/auth/siwe/verify",
+                        {"Content-Type": "application/json"},
+                        json.dumps(payload).encode(),
+                    )
+                )
+            if round_ == 0:
+                for r in requests:
+                    call(r)
+
+    warmup, timed = requests[:50], requests[50:]
+    for r in warmup:
+        call(r)
+    statuses.clear()
+    counter = Counter()
+    profiler = None
+    if args.pyinstrument:
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            raise SystemExit("--pyinstrument needs pyinstrument (not a dependency)") from None
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+    else:
+        profiler = cProfile.Profile()
+        profiler.enable()
+    t0 = time.perf_counter()
+    for r in timed:
+        call(r)
+    elapsed = time.perf_counter() - t0
+    if args.pyinstrument:
+        profiler.stop()
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+    else:
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
+    bad = [s for s in statuses if not s.startswith("200")]
+    n = len(timed)
+    print(
+        f"{args.path}: {n} requests, {elapsed / n * 1e6:.0f} µs each (profiled), "
+        f"Redis round trips {counter.redis / n:.2f}, SQL statements {counter.sql / n:.2f} "
+        f"per request; non-200: {len(bad)} {bad[:3]}"
+    )
+
+
+if __name__ == "__main__":
+    main()
