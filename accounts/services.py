@@ -78,7 +78,10 @@ NOT_LOOKED_UP = NotLookedUp()
 
 
 def wallet_account_get_or_create(
-    *, address: str, found: WalletAccountFound | NotLookedUp = NOT_LOOKED_UP
+    *,
+    address: str,
+    found: WalletAccountFound | NotLookedUp = NOT_LOOKED_UP,
+    signup_bonus: bool = True,
 ) -> tuple[User, Organization, bool]:
     """The user and organization of a wallet, created on its first sign-in.
 
@@ -93,6 +96,9 @@ def wallet_account_get_or_create(
     nonce), so the wallet is not looked up twice. An account found complete is
     returned as is; anything else goes the same race-safe way as without it,
     and a stale "not found" only costs one failed insert and a fresh look.
+
+    signup_bonus: False for an account made by someone paying for it (an x402
+    top-up naming a new wallet), which gets what was paid and no free credits.
     """
     checksummed = checksum_address(address)
     for _ in range(3):
@@ -120,7 +126,8 @@ def wallet_account_get_or_create(
                     slug=_free_wallet_slug(checksummed),
                     owner=user,
                 )
-                _grant_signup_bonus(organization=org, address=checksummed)
+                if signup_bonus:
+                    _grant_signup_bonus(organization=org, address=checksummed)
             return user, org, created
         except (IntegrityError, Conflict):
             # Another request created this wallet's account first: read theirs.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import CreditAccount, LedgerEntry
+from billing.models import CreditAccount, LedgerEntry, Payment
 from billing.money import format_usd
 
 
@@ -45,3 +45,26 @@ class CreditAccountAdmin(ReadOnlyAdmin):
     @admin.display(description="Balance (USD)")
     def balance(self, obj: CreditAccount) -> str:
         return format_usd(obj.balance_micros)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "status",
+        "amount",
+        "payer",
+        "network",
+        "organization",
+        "tx_hash",
+    ]
+    list_filter = ["status", "kind", "network"]
+    search_fields = ["payer", "nonce", "tx_hash", "organization__slug", "beneficiary"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Payment._meta.fields]
+
+    @admin.display(description="Amount (atomic units)")
+    def amount(self, obj: Payment) -> str:
+        return str(obj.amount_atomic)

@@ -31,8 +31,8 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
-from eth_tester.exceptions import TransactionFailed
 from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.middleware import request_formatters, result_formatters
@@ -160,7 +160,7 @@ def make_server(chain: LocalChain, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per RPC call would drown the test output
 
     return ThreadingHTTPServer(("127.0.0.1", port), Handler)

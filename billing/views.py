@@ -17,6 +17,7 @@ from apikeys.permissions import HasPermission
 from billing import selectors, services
 from billing.metering import Metered
 from billing.money import format_usd
+from billing.paid import CarriesPayment
 from billing.serializers import (
     BalanceOut,
     EchoIn,
@@ -65,7 +66,8 @@ class EchoView(APIView):
     endpoint (so it needs `chat`, i.e. `chat:write` for a POST) and shows metering end to end.
     """
 
-    permission_classes = [HasPermission("chat")]
+    # Or no credentials and an x402 payment header: pay-per-request.
+    permission_classes = [HasPermission("chat") | CarriesPayment]
 
     @extend_schema(
         tags=["Metering"],
