@@ -33,6 +33,7 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
+from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.middleware import request_formatters, result_formatters
@@ -59,7 +60,9 @@ class LocalChain:
         self.tester = EthereumTester(PyEVMBackend())
         self.provider = EthereumTesterProvider(self.tester)
         self.w3 = Web3(self.provider)
-        self.lock = threading.Lock()  # eth-tester is not thread-safe
+        self.lock = threading.RLock()  # eth-tester is not thread-safe
+        self.automine = True
+        self.held: list[str] = []  # raw transactions sent while automine is off
         self.minter = Account.from_key(MINTER_KEY)
         self.caller = Account.from_key(DEV_KEYS[-1]).address
         self.token = self._deploy()
@@ -98,14 +101,25 @@ class LocalChain:
     def rpc(self, method: str, params: list[Any]) -> dict[str, Any]:
         with self.lock:
             if method == "evm_setAutomine":
-                if params and params[0]:
-                    self.tester.enable_auto_mine_transactions()
-                else:
-                    self.tester.disable_auto_mine_transactions()
+                self.automine = bool(params and params[0])
                 return {"result": True}
             if method == "evm_mine":
-                self.tester.mine_blocks(1)
+                held, self.held = self.held, []
+                for raw in held:  # in the order they were sent, as one sender's nonces need
+                    self.provider.make_request("eth_sendRawTransaction", [raw])  # type: ignore[arg-type]
+                if not held:
+                    self.tester.mine_blocks(1)
                 return {"result": "0x0"}
+            if method == "eth_sendRawTransaction" and not self.automine:
+                # Held here rather than in eth-tester's own pending pool, which
+                # cannot mine a raw transaction with an EIP-155 `v` this chain id big.
+                self.held.append(params[0])
+                return {"result": "0x" + keccak(hexstr=params[0]).hex().removeprefix("0x")}
+            if method == "eth_getTransactionCount" and len(params) > 1 and params[1] == "pending":
+                sender = to_checksum_address(params[0])
+                extra = sum(1 for raw in self.held if Account.recover_transaction(raw) == sender)
+                answer = self.rpc("eth_getTransactionCount", [params[0], "latest"])
+                return {"result": hex(int(answer["result"], 16) + extra)}
             if method in {"eth_call", "eth_estimateGas"} and params and isinstance(params[0], dict):
                 # Nodes default a call's sender (and charge no gas); eth-tester insists
                 # on a sender that can afford the gas, so a funded account stands in.
