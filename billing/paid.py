@@ -14,6 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.principal import Principal
 from billing.models import PaymentStatus
 from billing.payments import payment_fail, payment_settle, request_pay_reserve
 from billing.x402 import (
@@ -28,12 +29,19 @@ from billing.x402 import (
 from config.errors import envelope
 
 
-class CarriesPayment(BasePermission):
-    """Lets a request without credentials through to a metered handler when it
-    carries an x402 payment header: the payment pays for it."""
+def or_paid(permission: type[BasePermission]) -> type[BasePermission]:
+    """`permission`, or no credentials at all and an x402 payment header (which
+    then pays for the call). Callers with credentials are judged by `permission`
+    alone, with its own message."""
 
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return carries_payment(request)
+    class OrPaid(permission):  # type: ignore[misc, valid-type]
+        def has_permission(self, request: Any, view: Any) -> bool:
+            if not isinstance(request.auth, Principal) and carries_payment(request):
+                return True
+            return super().has_permission(request, view)
+
+    OrPaid.__name__ = f"{permission.__name__}OrPaid"
+    return OrPaid
 
 
 def refusal(

@@ -17,7 +17,7 @@ from apikeys.permissions import HasPermission
 from billing import selectors, services
 from billing.metering import Metered
 from billing.money import format_usd
-from billing.paid import CarriesPayment
+from billing.paid import or_paid
 from billing.serializers import (
     BalanceOut,
     EchoIn,
@@ -67,7 +67,7 @@ class EchoView(APIView):
     """
 
     # Or no credentials and an x402 payment header: pay-per-request.
-    permission_classes = [HasPermission("chat") | CarriesPayment]
+    permission_classes = [or_paid(HasPermission("chat"))]
 
     @extend_schema(
         tags=["Metering"],
