@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -204,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server(chain, args.port)
     config = chain.configuration(f"http://127.0.0.1:{server.server_address[1]}")
     if args.env_file:
-        Path(args.env_file).write_text("".join(f"{k}={v}\n" for k, v in config.items()))
+        # Shell syntax, so that scripts can source it (`set -a; . ./.devchain.env`).
+        lines = (f"{k}={shlex.quote(v)}\n" for k, v in config.items())
+        Path(args.env_file).write_text("".join(lines))
     print(json.dumps(config), flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
