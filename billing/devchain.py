@@ -10,6 +10,10 @@ EIP-3009 token with USDC's domain name and version), mints to a demo payer and
 prints one JSON line with the chain's configuration; `--env-file` also writes it
 as the X402_* variables the service reads.
 
+Importing this module imports py-evm, which raises the interpreter's recursion
+limit for itself: keep it out of server and test processes (they read the
+token's artifact from billing.contracts).
+
 The keys are eth-tester's well-known development keys (0x…01 to 0x…0a): never
 use them on a real network.
 
@@ -39,7 +43,8 @@ from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.middleware import request_formatters, result_formatters
 
-ARTIFACT = Path(__file__).resolve().parent / "contracts" / "LocalUSDC.json"
+from billing.contracts import local_usdc
+
 TOKEN_NAME = "USD Coin"  # USDC's EIP-712 domain, so the SDK treats it like USDC
 TOKEN_SYMBOL = "USDC"
 TOKEN_VERSION = "2"
@@ -48,10 +53,6 @@ DEMO_PAYER_FUNDS = 1_000 * 10**6  # 1,000 tokens of 6 decimals
 # eth-tester's genesis accounts: private key i for i in 1..10.
 DEV_KEYS = ["0x" + i.to_bytes(32, "big").hex() for i in range(1, 11)]
 MINTER_KEY, FACILITATOR_KEY, PAYER_KEY, RECIPIENT_KEY = DEV_KEYS[:4]
-
-
-def token_artifact() -> dict[str, Any]:
-    return json.loads(ARTIFACT.read_text())
 
 
 class LocalChain:
@@ -84,7 +85,7 @@ class LocalChain:
         return dict(receipt)
 
     def _deploy(self) -> Any:
-        artifact = token_artifact()
+        artifact = local_usdc()
         factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
         tx = factory.constructor(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_VERSION).build_transaction(
             {"from": self.minter.address, "gasPrice": self.w3.eth.gas_price}

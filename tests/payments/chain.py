@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from billing.devchain import token_artifact
+from billing.contracts import local_usdc
 
 
 @dataclass
@@ -86,7 +86,7 @@ def start_chain() -> Chain:
         raise RuntimeError(f"the local chain did not start: {process.stderr.read()}")
     config = json.loads(line)
     w3 = Web3(Web3.HTTPProvider(config["X402_RPC_URL"], request_kwargs={"timeout": 10}))
-    token = w3.eth.contract(address=config["X402_ASSET"], abi=token_artifact()["abi"])
+    token = w3.eth.contract(address=config["X402_ASSET"], abi=local_usdc()["abi"])
     return Chain(process, config, w3, token)
 
 
