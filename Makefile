@@ -1,6 +1,6 @@
 .PHONY: run test lint format bench
 
-run:   ## run the service on 127.0.0.1:8000 (SQLite, in-process cache)
+run:   ## run the service on 127.0.0.1:8000 (SQLite, in-process cache); LOCAL_CHAIN=1 adds a local EVM chain for x402
 	scripts/run.sh
 
 test:  ## the whole test suite
