@@ -16,6 +16,7 @@ from billing.models import PaymentStatus
 from billing.money import MICROS_PER_USD, format_usd
 from billing.paid import refusal
 from billing.payments import topup_pay
+from billing.throttling import AnonymousRateThrottle, PrincipalRateThrottle
 from billing.x402 import PaymentRefused, payment_response_header, read_payment, terms
 from config.errors import NotFound, ValidationFailed
 from config.openapi import ErrorBodySerializer, error_response
@@ -55,6 +56,10 @@ class TopUpView(APIView):
     """
 
     permission_classes = [AllowAny]
+    # Anonymous callers are limited per address (ANONYMOUS_RATE): each payment
+    # tried costs the facilitator a verification on chain.
+    throttle_classes = [PrincipalRateThrottle, AnonymousRateThrottle]
+    throttle_scope = "topup"
 
     @extend_schema(
         tags=["Credits"],

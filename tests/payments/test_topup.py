@@ -168,3 +168,10 @@ def test_an_amount_not_offered_is_a_404(api, paying):
 
 def _meta(header: str) -> str:
     return header.upper().replace("-", "_")
+
+
+def test_anonymous_callers_are_limited_per_address(api, paying, settings):
+    settings.ANONYMOUS_RATE = "3/m"
+    statuses = [api.post("/api/v1/topup/10", format="json").status_code for _ in range(4)]
+
+    assert statuses == [402, 402, 402, 429]
