@@ -27,6 +27,17 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+def pytest_collection_finish(session):
+    """GATEHOUSE_TEST_PAUSE_AFTER_COLLECT=N sleeps N seconds between collection and the
+    first test: a run that passes with a pause longer than any tolerance (SIWE's 60 s
+    clock skew) proves no test holds an instant computed at import or collection."""
+    pause = float(os.environ.get("GATEHOUSE_TEST_PAUSE_AFTER_COLLECT") or 0)
+    if pause > 0:
+        import time
+
+        time.sleep(pause)
+
+
 def pytest_sessionstart(session):
     if not SERVICES:
         return

@@ -33,9 +33,9 @@ def siwe_text(
     domain: str | None = None,
     uri: str | None = None,
     chain_id: int = 1,
-    issued_at: dt.datetime | None = None,
-    expiration: dt.datetime | bool | None = True,
-    not_before: dt.datetime | None = None,
+    issued_at: dt.datetime | dt.timedelta | None = None,
+    expiration: dt.datetime | dt.timedelta | bool | None = True,
+    not_before: dt.datetime | dt.timedelta | None = None,
     address: str | None = None,
     statement: str | None = "Sign in to Gatehouse.",
     scheme: str | None = None,
@@ -43,10 +43,16 @@ def siwe_text(
     """A SIWE message for our domain, valid now, unless told otherwise.
 
     expiration=True means "five minutes from now"; None or False: no expirationTime.
+    A timedelta for issued_at, expiration or not_before is an offset from the moment
+    this function runs, so parametrized cases never hold an instant computed at
+    import (a slow run would otherwise turn "two minutes ahead" into "now").
     """
     now = now or dt.datetime.now(dt.UTC)
     if expiration is True:
-        expiration = now + dt.timedelta(minutes=5)
+        expiration = dt.timedelta(minutes=5)
+    issued_at, expiration, not_before = (
+        now + v if isinstance(v, dt.timedelta) else v for v in (issued_at, expiration, not_before)
+    )
     message = siwe.SiweMessage(
         scheme=scheme,
         domain=domain or settings.APP_DOMAIN,

@@ -27,7 +27,7 @@ def wallet():
 
 def proof(account, *, name="my-bot", nonce="clientNonce0001", **changes) -> dict:
     """The Ethos-style body: a fresh client nonce, expiring in 10 minutes."""
-    changes.setdefault("expiration", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    changes.setdefault("expiration", dt.timedelta(minutes=10))
     text = siwe_text(account, nonce=nonce, chain_id=8453, **changes)
     return {
         "address": account.address,
@@ -188,11 +188,11 @@ class TestHeadlessRefusals:
         "changes",
         [
             {"expiration": None},
-            {"expiration": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)},
-            {"expiration": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)},
+            {"expiration": dt.timedelta(minutes=30)},
+            {"expiration": -dt.timedelta(minutes=1)},
             {"domain": "api.ethos.network"},
             {"uri": "https://api.ethos.network"},
-            {"issued_at": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)},
+            {"issued_at": dt.timedelta(minutes=5)},
         ],
     )
     def test_failed_checks_are_a_generic_401(self, api, wallet, changes):
