@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from billing.payments import topup_pay
 from billing.throttling import AnonymousRateThrottle, PrincipalRateThrottle
 from billing.x402 import PaymentRefused, payment_response_header, read_payment, terms
 from config.errors import NotFound, ValidationFailed
-from config.openapi import ErrorBodySerializer, error_response
+from config.openapi import error_response
 
 
 class TopUpIn(serializers.Serializer):
@@ -37,15 +37,6 @@ class TopUpOut(serializers.Serializer):
     payer = serializers.CharField()
     network = serializers.CharField()
     transaction = serializers.CharField(allow_null=True)
-
-
-class PaymentRequiredOut(serializers.Serializer):
-    """The 402: the error envelope plus x402 v1's requirements (v2's are in the
-    PAYMENT-REQUIRED header, base64 JSON)."""
-
-    error = ErrorBodySerializer()
-    x402Version = serializers.IntegerField()
-    accepts = serializers.ListField(child=serializers.DictField())
 
 
 class TopUpView(APIView):
@@ -72,9 +63,10 @@ class TopUpView(APIView):
         responses={
             200: TopUpOut,
             202: TopUpOut,
-            402: OpenApiResponse(
-                PaymentRequiredOut,
-                description="PAYMENT_REQUIRED: no payment, or refused (`details.reason`).",
+            402: error_response(
+                "PAYMENT_REQUIRED: no payment, or refused (`details.reason`). Beside the "
+                "envelope, x402 v1's `x402Version` and `accepts`; x402 v2's requirements "
+                "in the PAYMENT-REQUIRED header (base64 JSON)."
             ),
             409: error_response("CONFLICT: this payment is being settled by another request."),
             503: error_response("SERVICE_UNAVAILABLE: payments are not configured."),
