@@ -46,10 +46,14 @@ def chain() -> Web3:
     return Web3(Web3.HTTPProvider(settings.X402_RPC_URL, request_kwargs={"timeout": 10}))
 
 
-def payments_reconcile(*, w3: Web3 | None = None) -> Counter:
-    """Settle or fail every open payment the chain has an answer for; counts by outcome."""
+def payments_reconcile(*, w3: Web3 | None = None, now: dt.datetime | None = None) -> Counter:
+    """Settle or fail every open payment the chain has an answer for; counts by outcome.
+
+    `now` (default: the current time) decides which reservations count as
+    abandoned and which as expired.
+    """
     w3 = w3 or chain()
-    now = timezone.now()
+    now = now or timezone.now()
     in_flight = dt.timedelta(seconds=settings.X402_SETTLE_TIMEOUT_SECONDS + 30)
     expired = dt.timedelta(
         seconds=settings.X402_SETTLE_TIMEOUT_SECONDS + settings.X402_MAX_TIMEOUT_SECONDS + 60

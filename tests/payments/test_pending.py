@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from billing.models import LedgerEntry, Payment, PaymentStatus
+from billing.reconcile import payments_reconcile
 from billing.x402_buyer import payment_header
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,11 +99,12 @@ def test_a_reservation_whose_request_died_is_found_on_chain(api, paying, payer, 
     from billing.x402 import facilitator
 
     assert facilitator().settle(incoming.payload, incoming.requirements).success
-    Payment.objects.filter(pk=payment.pk).update(
-        created_at=timezone.now() - dt.timedelta(minutes=5)
-    )
+    # Just reserved: its request may still be settling it.
+    assert reconcile() == "in flight: 1\n"
 
-    assert reconcile() == "settled: 1\n"
+    # Five minutes on (rows are never backdated: the trigger refuses it).
+    later = timezone.now() + dt.timedelta(minutes=5)
+    assert payments_reconcile(now=later) == Counter({"settled": 1})
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SETTLED
     assert payment.tx_hash and paying.w3.eth.get_transaction_receipt(payment.tx_hash)["status"] == 1
@@ -122,9 +125,11 @@ def test_a_reservation_never_settled_fails_once_expired(api, paying, payer, sett
     payment = payment_reserve(
         incoming=read_payment(Carrier(), terms(), TEN), kind="topup", credit_micros=TEN
     )
-    Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
+    assert payments_reconcile(now=timezone.now() + dt.timedelta(minutes=5)) == Counter(
+        {"still pending": 1}
+    )  # abandoned, but its authorization may still be valid
 
-    assert reconcile() == "failed: 1\n"
+    assert payments_reconcile(now=timezone.now() + dt.timedelta(hours=1)) == Counter({"failed": 1})
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
     assert LedgerEntry.objects.count() == 0
