@@ -196,6 +196,15 @@ def payment_required_parts(
     terms: Terms, amount_atomic: int, *, resource: str, description: str, error: str
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """(headers, body fields) of a 402: v2's PAYMENT-REQUIRED header, v1's `accepts`."""
+    headers, body = _payment_required_parts(terms, amount_atomic, resource, description, error)
+    return dict(headers), dict(body)
+
+
+@functools.lru_cache(maxsize=256)
+def _payment_required_parts(
+    terms: Terms, amount_atomic: int, resource: str, description: str, error: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    # The same few answers over and over (amounts x hosts x reasons): built once.
     required = PaymentRequired(
         x402_version=2,
         error=error,
