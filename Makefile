@@ -1,9 +1,9 @@
 .PHONY: run test lint format bench
 
-run:   ## run the service on 127.0.0.1:8000 (SQLite, in-process cache); LOCAL_CHAIN=1 adds a local EVM chain for x402
+run:   ## serve on 127.0.0.1:$(PORT) (default 8000; SQLite, in-process cache): make run PORT=8001; LOCAL_CHAIN=1 adds a local EVM chain for x402
 	scripts/run.sh
 
-test:  ## the whole test suite
+test:  ## the whole test suite; with DATABASE_URL and REDIS_URL also the concurrency tests
 	scripts/test.sh
 
 lint:
@@ -14,3 +14,9 @@ lint:
 format:
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+bench: ## every benchmark in bench/ (PostgreSQL, Redis and wrk; see docs/benchmarks.md)
+	scripts/bootstrap.sh
+	.venv/bin/python bench/auth_overhead.py
+	.venv/bin/python bench/verify.py
+	.venv/bin/python bench/wallet_auth.py

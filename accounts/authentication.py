@@ -1,4 +1,4 @@
-"""Dashboard-session authentication, and the failure log/count every auth class shares.
+"""Dashboard-session authentication.
 
 Each authentication class returns `(user, Principal)`; this one turns a logged-in
 dashboard session into a Principal for the session's active organization.
@@ -6,7 +6,6 @@ dashboard session into a Principal for the session's active organization.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from rest_framework.authentication import SessionAuthentication
@@ -14,36 +13,20 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import Membership
 from accounts.principal import AuthMethod, Principal
-from billing import ratelimit
-from config.net import client_ip
-
-logger = logging.getLogger("gatehouse.auth")
+from accounts.selectors import active_membership
+from config.authlog import log_unauthorized
 
 # The dashboard's organization switcher stores the chosen organization here.
 ACTIVE_ORG_SESSION_KEY = "active_org_id"
-
-
-def log_unauthorized(request: Any, reason: str) -> None:
-    """The one log line of every authentication failure. `reason` may name a key's
-    hint, never the key."""
-    logger.warning("Unauthorized access attempt: %s from %s", reason, client_ip(request))
-
-
-def auth_failed(request: Any, reason: str) -> None:
-    """Log a failed authentication and count it against the client's address
-    (AUTH_FAILURE_RATE). Auth classes call this before raising."""
-    log_unauthorized(request, reason)
-    ratelimit.count_auth_failure(client_ip(request))
 
 
 def session_principal(request: Any, user: Any) -> Principal | None:
     """The Principal of a dashboard user: the session's active organization if the
     user still belongs to it, else their first membership; None without any."""
     memberships = list(Membership.objects.filter(user=user).select_related("organization"))
-    if not memberships:
+    membership = active_membership(memberships, request.session.get(ACTIVE_ORG_SESSION_KEY))
+    if membership is None:
         return None
-    wanted = str(request.session.get(ACTIVE_ORG_SESSION_KEY, ""))
-    membership = next((m for m in memberships if str(m.organization_id) == wanted), memberships[0])
     org = membership.organization
     return Principal(
         method=AuthMethod.SESSION,

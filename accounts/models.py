@@ -49,7 +49,8 @@ class Organization(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.slug
+        # The name, as the admin's organization list shows it (the slug is for URLs).
+        return self.name
 
     @property
     def rate_limit_per_minute(self) -> int:

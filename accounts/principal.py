@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.db import models
+
 # Scoped products: each usable bare (read and write) or as `name:read` / `name:write`.
 SCOPED_PERMISSIONS = (
     "chat",
@@ -28,6 +30,18 @@ KNOWN_PERMISSIONS = frozenset(
     [*SCOPED_PERMISSIONS, *PLAIN_PERMISSIONS]
     + [f"{name}:{mode}" for name in SCOPED_PERMISSIONS for mode in ("read", "write")]
 )
+
+
+class Environment(models.TextChoices):
+    """A key's environment: live, or test (a sandbox: never charged)."""
+
+    LIVE = "live", "Live"
+    TEST = "test", "Test (sandbox, never charged)"
+
+
+def is_charged(environment: str) -> bool:
+    """Test keys are never charged (metering and the remote verify endpoint ask here)."""
+    return environment != Environment.TEST
 
 
 class AuthMethod(StrEnum):
@@ -56,7 +70,7 @@ class Principal:
     organization_id: uuid.UUID
     user_id: uuid.UUID | None
     rate_limit: int  # requests per minute: the key's own, else the plan's
-    environment: str = "live"  # "live" or "test"; test keys are never charged
+    environment: str = Environment.LIVE
     permissions: frozenset[str] = field(default_factory=frozenset)  # empty = all
     key_id: uuid.UUID | None = None
     key_hint: str | None = None
@@ -67,7 +81,7 @@ class Principal:
 
     @property
     def is_test(self) -> bool:
-        return self.environment == "test"
+        return self.environment == Environment.TEST
 
     @property
     def rate_bucket(self) -> str:

@@ -29,3 +29,35 @@ def wallet_account_find(*, address: str) -> WalletAccountFound:
         return membership.user, membership.organization
     user = User.objects.filter(wallet_address=address).first()
     return (user, None) if user is not None else None
+
+
+def memberships_of(*, user_id: object) -> list[Membership]:
+    """A user's memberships with their organizations, oldest first (the switcher)."""
+    return list(
+        Membership.objects.filter(user_id=user_id)
+        .select_related("organization")
+        .order_by("created_at", "id")
+    )
+
+
+def organization_members(*, organization_id: object) -> list[Membership]:
+    """An organization's members with their users: owners first, then by joining."""
+    order = {Role.OWNER: 0, Role.ADMIN: 1, Role.MEMBER: 2}
+    members = list(
+        Membership.objects.filter(organization_id=organization_id)
+        .select_related("user")
+        .order_by("created_at", "id")
+    )
+    return sorted(members, key=lambda m: order.get(m.role, 3))
+
+
+def active_membership(memberships: list[Membership], wanted_org_id: object) -> Membership | None:
+    """The membership a session acts through: the organization the switcher chose
+    (ACTIVE_ORG_SESSION_KEY) while the user still belongs to it, else the first.
+
+    The REST API's session authentication and the dashboard's pages both ask this,
+    so the organization a page shows is the one its API calls act on."""
+    if not memberships:
+        return None
+    wanted = str(wanted_org_id or "")
+    return next((m for m in memberships if str(m.organization_id) == wanted), memberships[0])

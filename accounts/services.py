@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
-from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Organization, Plan, Role, User
+from accounts.roles import may_change_roles
 from accounts.selectors import WalletAccountFound, wallet_account_find
 from accounts.wallet_address import checksum_address
-from billing.models import EntryKind
-from billing.money import MICROS_PER_USD
-from billing.services import credits_grant
-from config.errors import Conflict, ValidationFailed
+from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 def _validate_org_fields(*, name: str, slug: str, plan: str, custom_rate_limit: int | None) -> None:
@@ -70,40 +71,24 @@ def membership_add(
     return membership
 
 
-class NotLookedUp:
-    """The default of wallet_account_get_or_create's `found`: look the wallet up."""
-
-
-NOT_LOOKED_UP = NotLookedUp()
-
-
-def wallet_account_get_or_create(
-    *,
-    address: str,
-    found: WalletAccountFound | NotLookedUp = NOT_LOOKED_UP,
-    signup_bonus: bool = True,
+def wallet_account_ensure(
+    *, address: str, found: WalletAccountFound
 ) -> tuple[User, Organization, bool]:
     """The user and organization of a wallet, created on its first sign-in.
 
+    found: what `wallet_account_find` answered for this (checksummed) address
+    moments ago; the caller looked, e.g. to check the user before spending a SIWE
+    nonce, so the wallet is not looked up twice. An account found complete is
+    returned as is; anything else is made here.
+
     Race-safe: concurrent first sign-ins of one wallet all try to insert the
     user; the unique index on `wallet_address` lets exactly one commit, and the
-    others roll back whole and read the winner's rows. The sign-up bonus has a
-    per-address ledger reference, so it is granted once whatever happens.
-    Returns (user, organization, created).
-
-    found: what `wallet_account_find` answered for this address moments ago (a
-    caller that already looked, e.g. to check the user before spending a SIWE
-    nonce), so the wallet is not looked up twice. An account found complete is
-    returned as is; anything else goes the same race-safe way as without it,
-    and a stale "not found" only costs one failed insert and a fresh look.
-
-    signup_bonus: False for an account made by someone paying for it (an x402
-    top-up naming a new wallet), which gets what was paid and no free credits.
+    others roll back whole and read the winner's rows (a stale "not found" only
+    costs one failed insert and a fresh look). Returns (user, organization,
+    created). The sign-up credits are billing's, granted by the caller.
     """
     checksummed = checksum_address(address)
     for _ in range(3):
-        if isinstance(found, NotLookedUp):
-            found = wallet_account_find(address=checksummed)
         if found is not None and found[1] is not None:
             return found[0], found[1], False
         try:
@@ -126,12 +111,10 @@ def wallet_account_get_or_create(
                     slug=_free_wallet_slug(checksummed),
                     owner=user,
                 )
-                if signup_bonus:
-                    _grant_signup_bonus(organization=org, address=checksummed)
             return user, org, created
         except (IntegrityError, Conflict):
             # Another request created this wallet's account first: read theirs.
-            found = NOT_LOOKED_UP
+            found = wallet_account_find(address=checksummed)
     raise Conflict("Could not create the account for this wallet; try again.")
 
 
@@ -151,15 +134,89 @@ def _free_wallet_slug(address: str) -> str:
     return slug
 
 
-def _grant_signup_bonus(*, organization: Organization, address: str) -> None:
-    micros = int(settings.INITIAL_FREE_CREDITS * MICROS_PER_USD)
-    if micros <= 0:
-        return
-    credits_grant(
-        organization=organization,
-        amount_micros=micros,
-        kind=EntryKind.SIGNUP_BONUS,
-        # One bonus per wallet, ever: a retry or a race finds this reference taken.
-        reference=f"signup:{address}",
-        description="Initial free credits for a new wallet account",
+def user_sign_up(
+    *, email: str, password: str, organization_name: str = ""
+) -> tuple[User, Organization]:
+    """A person signing up with email and password: a user (username = the email)
+    and an organization they own, in one transaction.
+
+    The password goes through AUTH_PASSWORD_VALIDATORS; errors name the fields
+    (`email`, `password`, `organizationName`). No free credits: those come with a
+    wallet, whose address makes them once-only; an email address costs nothing.
+    """
+    errors: dict[str, list[str]] = {}
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    try:
+        validate_email(email)
+        if len(email) > 150:
+            raise DjangoValidationError("At most 150 characters.")
+    except DjangoValidationError as exc:
+        errors["email"] = list(exc.messages)
+    organization_name = (organization_name or "").strip() or (
+        f"{email.split('@')[0]}'s organization" if "@" in email else ""
     )
+    if not organization_name or len(organization_name) > 100:
+        errors.setdefault("organizationName", ["Must be 1 to 100 characters."])
+    if "email" not in errors:
+        try:
+            validate_password(password or "", user=User(username=email, email=email))
+        except DjangoValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if "email" not in errors and User.objects.filter(username__iexact=email).exists():
+        errors["email"] = ["An account with this email already exists; sign in instead."]
+    if errors:
+        raise ValidationFailed("Invalid sign-up.", details={"fields": errors})
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=email, email=email, password=password)
+            org = organization_create(
+                name=organization_name, slug=_free_slug(organization_name), owner=user
+            )
+    except IntegrityError as exc:
+        # Two sign-ups with one email at the same moment: the unique username decides.
+        raise ValidationFailed(
+            "Invalid sign-up.",
+            details={"fields": {"email": ["An account with this email already exists."]}},
+        ) from exc
+    return user, org
+
+
+def _free_slug(name: str) -> str:
+    base = slugify(name)[:40] or "org"
+    slug = base
+    while Organization.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+def membership_role_change(
+    *, organization: Organization, user_id: Any, role: str, by: User
+) -> Membership:
+    """An owner changes a member's role. The organization keeps at least one owner."""
+    if role not in Role.values:
+        raise ValidationFailed(
+            "Unknown role.",
+            details={"fields": {"role": [f"Choose one of {', '.join(Role.values)}."]}},
+        )
+    with transaction.atomic():
+        # Memberships of the organization locked together: two owners demoting
+        # each other at once cannot leave it with none.
+        members = {
+            str(m.user_id): m
+            for m in Membership.objects.select_for_update().filter(organization=organization)
+        }
+        acting = members.get(str(by.pk))
+        if acting is None or not may_change_roles(acting.role):
+            raise Forbidden("Only an owner can change roles.")
+        target = members.get(str(user_id))
+        if target is None:
+            raise NotFound("No such member in this organization.")
+        owners = [m for m in members.values() if m.role == Role.OWNER]
+        if target.role == Role.OWNER and role != Role.OWNER and len(owners) == 1:
+            raise Conflict(
+                "An organization needs at least one owner; make someone else owner first."
+            )
+        if target.role != role:
+            target.role = role
+            target.save(update_fields=["role"])
+    return target

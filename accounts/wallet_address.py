@@ -12,7 +12,7 @@ import string
 
 from eth_utils import is_checksum_address, to_checksum_address
 
-from config.errors import ValidationFailed
+from config.errors import invalid_field
 
 _HEX = frozenset(string.hexdigits)
 
@@ -29,14 +29,10 @@ def is_well_formed(value: object) -> bool:
 def checksum_address(value: object, *, field: str = "address") -> str:
     """The EIP-55 form of a lowercase or checksummed address; ValidationFailed otherwise."""
     if not is_well_formed(value):
-        raise _invalid(field, "must be 0x followed by 40 hexadecimal digits.")
+        raise invalid_field(field, "must be 0x followed by 40 hexadecimal digits.")
     assert isinstance(value, str)
     if value[2:] == value[2:].lower():
         return to_checksum_address(value)
     if is_checksum_address(value):
         return value
-    raise _invalid(field, "has a wrong EIP-55 checksum; send it checksummed or all lowercase.")
-
-
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field} {reason}", details={"fields": {field: [reason]}})
+    raise invalid_field(field, "has a wrong EIP-55 checksum; send it checksummed or all lowercase.")

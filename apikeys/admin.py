@@ -117,7 +117,7 @@ class APIKeyAdmin(admin.ModelAdmin):
 class APIKeyEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "action", "key", "organization", "actor", "actor_key", "ip"]
     list_filter = ["action"]
-    search_fields = ["key__hint", "key__name", "organization__slug", "ip"]
+    search_fields = ["key__hint", "key__name", "organization__name", "organization__slug", "ip"]
     list_select_related = ["key", "organization", "actor", "actor_key"]
     date_hierarchy = "created_at"
     fields = ["created_at", "action", "key", "organization", "actor", "actor_key", "ip", "details"]

@@ -4,7 +4,7 @@ header names of settings.API_KEY_EXTRA_HEADERS.
 Like DRF's own classes: `authenticate` returns None when the request carries no
 key header (the next class tries), and raises only when it does and the key is
 bad. Parsing (`key_from_request`) is separate from the check
-(`apikeys.services.apikey_verify`), which rejects garbage without I/O and
+(`apikeys.check.apikey_verify`), which rejects garbage without I/O and
 answers a warm key from one cache round trip.
 """
 
@@ -16,11 +16,11 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from accounts.authentication import log_unauthorized
 from accounts.principal import Principal
 from apikeys import keyformat
-from apikeys.services import KeyCode, apikey_verify
-from billing import ratelimit
+from apikeys.check import KeyCode, apikey_verify
+from config import ratelimit
+from config.authlog import AuthenticationThrottled, log_unauthorized
 from config.net import client_ip
 
 INVALID = "Invalid or missing authentication"
@@ -68,10 +68,6 @@ class KeyUser:
 
     def __str__(self) -> str:
         return self.username
-
-
-class AuthenticationThrottled(exceptions.Throttled):
-    default_detail = "Too many failed authentication attempts from this address."
 
 
 def _header(meta: dict[str, Any], name: str) -> str | None:

@@ -8,9 +8,9 @@ never overwrites. So a request that read the row just before a revocation
 cannot put the old "valid" record back over the revoked one; revocation takes
 effect on every process at the next request.
 
-On Redis one pipeline of two commands (MGET of the record, the caller's
-failed-authentication count and the two usage guards; INCR of the key's rate
-counter) is the whole cost of a warm request: one round trip, no database query,
+On Redis one pipeline of two commands (config.cache.read_and_count: MGET of the
+record, the caller's failed-authentication count and the two usage guards; INCR
+of the key's rate counter) is the whole cost of a warm request: one round trip, no database query,
 and no write but the counter. The decoded record is memoised per process by its
 exact bytes, which is safe because any change to a record changes its bytes.
 """
@@ -26,15 +26,20 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 
 from accounts.principal import AuthMethod, Principal
-from billing import ratelimit
+from config import cache as shared_cache
+from config import ratelimit
 
 RECORD_VERSION = 1
 RATE_PERIOD = 60  # per-key limits are per minute
 USED_GUARD_SECONDS = 60  # lastUsedAt is written at most once a minute per key
 SEEN_GUARD_SECONDS = 86400  # a key+address pair is checked against the audit trail daily
+# A usage counter nobody has moved to the table yet (a made-up key's) is gone soon;
+# a valid key's is kept this long, from its last move (apikeys.usage).
+USAGE_NEW_SECONDS = 120
+USAGE_KEEP_SECONDS = 86400
 
 
 def record_key(digest: str) -> str:
@@ -47,6 +52,17 @@ def used_key(digest: str) -> str:
 
 def seen_key(digest: str, ip: str) -> str:
     return f"apikey:seen:{digest}:{ip}"
+
+
+def usage_key(digest: str) -> str:
+    """Requests made with this secret, ever increasing (apikeys.usage moves them into
+    the per-day table)."""
+    return f"apikey:usage:{digest}"
+
+
+def usage_mark_key(digest: str) -> str:
+    """How much of usage_key(digest) is already in the per-day table."""
+    return f"apikey:usage-mark:{digest}"
 
 
 def rate_bucket(digest: str) -> str:
@@ -152,7 +168,7 @@ def _record_from_bytes(raw: bytes) -> KeyRecord | None:
     # A pure function of the cached bytes (any change to a record changes them), so
     # memoising it keeps nothing that could go stale; it saves the unpickling and
     # UUID parsing on every warm request.
-    return parse_record(caches["default"].client.decode(raw))
+    return parse_record(shared_cache.decode(raw))
 
 
 def publish(records: dict[str, dict[str, Any]]) -> None:
@@ -206,35 +222,18 @@ def hot_read(digest: str, *, ip: str | None, count: bool, failures_from: str | N
     ttl = RATE_PERIOD + ratelimit.EXPIRATION_FUDGE
     names = [rec, used, seen] + ([fail_counter] if fail_counter is not None else [])
 
-    backend = caches["default"]  # resolved once: each `cache.` goes through a proxy
-    client = ratelimit.redis_client(backend)
-    if client is not None:
-        # Two commands in one round trip: few commands keep redis-py's per-command
-        # packing and parsing off the hot path.
-        make_key = backend.make_key
-        pipe = client.pipeline(transaction=False)
-        pipe.mget([make_key(name) for name in names])
-        if counter is not None:
-            pipe.incr(make_key(counter))
-        results = pipe.execute()
-        raw, has_used, has_seen, *rest = results[0]
-        # django-redis's own decoding, so records written with cache.set/add read back.
-        record = _record_from_bytes(raw) if raw is not None else None
-        has_used, has_seen = has_used is not None, has_seen is not None
-        failures = int(rest[0] or 0) if fail_counter is not None else 0
-        n = int(results[1]) if counter is not None else None
-        if n == 1:
-            # First request of the window: give the counter its expiry (once per key
-            # and minute, so this second round trip is rare).
-            client.expire(make_key(counter), ttl)
+    # The usage counter rides in the same round trip (counted with the rate).
+    usage = (usage_key(digest), USAGE_NEW_SECONDS) if counter is not None else None
+    values, n, raw = shared_cache.read_and_count(names, counter, ttl, also_count=usage)
+    cached, has_used, has_seen, *rest = values
+    if cached is None:
+        record = None
+    elif raw:
+        record = _record_from_bytes(cached)
     else:
-        found = backend.get_many(names)
-        record = parse_record(found[rec]) if rec in found else None
-        has_used, has_seen = used in found, seen in found
-        failures = int(found.get(fail_counter, 0)) if fail_counter is not None else 0
-        n = None
-        if counter is not None:
-            n = 1 if backend.add(counter, 1, ttl) else backend.incr(counter)
+        record = parse_record(cached)
+    has_used, has_seen = has_used is not None, has_seen is not None
+    failures = int(rest[0] or 0) if fail_counter is not None else 0
     return HotRead(record, n, window, failures, has_used, ip is not None and has_seen)
 
 

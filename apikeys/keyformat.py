@@ -21,10 +21,12 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from accounts.principal import Environment
+
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6  # 62**6 > 2**32, so any CRC32 fits
-ENVIRONMENTS = ("live", "test")
+ENVIRONMENTS = tuple(Environment.values)
 # Longest header value we even look at; anything longer is refused unparsed.
 MAX_HEADER_LENGTH = 256
 
@@ -57,7 +59,7 @@ def checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
 
 
-def generate(environment: str = "live") -> str:
+def generate(environment: str = Environment.LIVE) -> str:
     """A new full key. The caller shows it once and keeps only digest() and hint()."""
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment must be one of {ENVIRONMENTS}")

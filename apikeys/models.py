@@ -16,10 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-class Environment(models.TextChoices):
-    LIVE = "live", "Live"
-    TEST = "test", "Test (sandbox, never charged)"
+from accounts.principal import Environment
 
 
 class KeyStatus(models.TextChoices):
@@ -85,7 +82,7 @@ class APIKey(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(environment__in=["live", "test"]), name="apikey_environment_known"
+                condition=Q(environment__in=Environment.values), name="apikey_environment_known"
             ),
             models.CheckConstraint(
                 condition=Q(rate_limit__isnull=True) | Q(rate_limit__gte=1),
@@ -163,3 +160,28 @@ class APIKeyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KeyUsageDay(models.Model):
+    """Requests per key per UTC day, for the dashboard's charts.
+
+    Never written per request: the hot path counts in the shared cache and the
+    counts are added here in batches (`apikeys.usage`)."""
+
+    key = models.ForeignKey(APIKey, on_delete=models.PROTECT, related_name="usage_days")
+    # Denormalised from the key so the organization's chart reads one index range.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField()
+    requests = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "API key usage per day"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "day"], name="key_usage_day_unique"),
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="key_usage_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} {self.day}: {self.requests}"

@@ -50,7 +50,7 @@ class StrictSerializerScheme(OpenApiSerializerExtension):
     """A StrictSerializer refuses fields it does not know: say so in the schema
     (`additionalProperties: false`), so clients and fuzzers know extras are a 400."""
 
-    target_class = "apikeys.serializers.StrictSerializer"
+    target_class = "config.fields.StrictSerializer"
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction):

@@ -3,60 +3,25 @@ unknown fields; the rules (ranges, caps, known permissions) live in the services
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+import re
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.principal import KNOWN_PERMISSIONS
-from apikeys.models import APIKey, Environment
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only (DRF's CharField would turn 12 into "12")."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only (not "5", 5.0 or true)."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 string with a time zone."""
-
-    default_error_messages = {"naive": "Give a time zone, e.g. 2026-01-31T12:00:00Z."}
-
-    def to_internal_value(self, value: Any):
-        if not isinstance(value, str) or len(value) > 64:
-            self.fail("invalid", format="ISO 8601")
-        parsed = super().to_internal_value(value)
-        if timezone.is_naive(parsed):
-            self.fail("naive")
-        return parsed
-
-    def enforce_timezone(self, value):
-        return value  # keep the client's offset; naive values are refused above
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo ("permisions") is a 400, not ignored."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(str(name)[:50] for name in set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
+from accounts.principal import KNOWN_PERMISSIONS, Environment
+from apikeys.models import APIKey
+from apikeys.verification import Verification, VerifyCode
+from billing.money import format_usd
+from billing.serializers import UsdField
+from config.fields import (
+    StrictCharField,
+    StrictDateTimeField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 
 
 class APIKeyCreateSerializer(StrictSerializer):
@@ -75,7 +40,7 @@ class APIKeyCreateSerializer(StrictSerializer):
         allow_null=True,
         help_text="Default 90 days from now, at most 365 days.",
     )
-    environment = serializers.ChoiceField(choices=Environment.values, default="live")
+    environment = serializers.ChoiceField(choices=Environment.values, default=Environment.LIVE)
     allowedIps = serializers.ListField(
         child=StrictCharField(max_length=64),
         required=False,
@@ -163,3 +128,121 @@ class DashboardSerializer(serializers.Serializer):
     environment = serializers.CharField()
     credits = CreditsSerializer()
     keyCount = serializers.IntegerField(help_text="Active API keys.")
+
+
+# --- the remote verify endpoint ------------------------------------------------
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+_DATETIME = serializers.DateTimeField()  # DRF's rendering: ISO 8601, UTC as "Z"
+
+
+@extend_schema_field(
+    {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}], "maxLength": 64}
+)
+class IpAddressText(StrictCharField):
+    """An IPv4 or IPv6 address as text (checked by the serializer that uses it)."""
+
+
+@extend_schema_field({"type": "string", "enum": sorted(KNOWN_PERMISSIONS)})
+class PermissionName(StrictCharField):
+    """A known permission's name (checked by the serializer that uses it)."""
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{_REQUEST_ID.pattern}$"})
+class RequestIdText(StrictCharField):
+    """An idempotency id (checked by the serializer that uses it)."""
+
+
+class VerifyIn(serializers.Serializer):
+    key = StrictCharField(max_length=1000, help_text="The API key to check.")
+    permissions = serializers.ListField(
+        child=PermissionName(max_length=50),
+        required=False,
+        max_length=50,
+        help_text="Permissions the call needs; each a known name (chat, chat:write, ...).",
+    )
+    cost = UsdField(
+        max_usd=lambda: settings.VERIFY_MAX_COST_USD,
+        required=False,
+        help_text='USD to charge when everything else passes: "0.002" or an integer.',
+    )
+    ip = IpAddressText(
+        required=False,
+        max_length=64,
+        help_text="The address the key's user called from, checked against the key's "
+        "allow-list. A key with an allow-list is FORBIDDEN without it.",
+    )
+    requestId = RequestIdText(
+        required=False,
+        max_length=100,
+        help_text="Idempotency: a retried verification with the same requestId and cost "
+        "is charged once.",
+    )
+
+    def validate_permissions(self, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in KNOWN_PERMISSIONS]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown permission {unknown[0]!r}.")
+        return value
+
+    def validate_ip(self, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise serializers.ValidationError("Must be an IPv4 or IPv6 address.") from None
+
+    def validate_requestId(self, value: str) -> str:
+        if not _REQUEST_ID.fullmatch(value):
+            raise serializers.ValidationError(
+                "Use 1 to 100 letters, digits and . _ : - characters."
+            )
+        return value
+
+
+class RateLimitOut(serializers.Serializer):
+    limit = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    reset = serializers.IntegerField(help_text="Unix seconds when the window resets.")
+
+
+class CreditsOut(serializers.Serializer):
+    remaining = serializers.CharField(help_text='USD, e.g. "4.998000".')
+
+
+class VerifyOut(serializers.Serializer):
+    valid = serializers.BooleanField()
+    code = serializers.ChoiceField(choices=[c.value for c in VerifyCode])
+    keyId = serializers.UUIDField(allow_null=True)
+    organizationId = serializers.UUIDField(allow_null=True)
+    environment = serializers.CharField(allow_null=True)
+    permissions = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="The key's permissions; an empty list means every permission.",
+    )
+    expiresAt = serializers.DateTimeField(allow_null=True)
+    ratelimit = RateLimitOut(allow_null=True)
+    credits = CreditsOut(allow_null=True)
+
+    @classmethod
+    def render(cls, result: Verification) -> dict[str, Any]:
+        key, rate = result.key, result.rate
+        return {
+            "valid": result.valid,
+            "code": result.code.value,
+            "keyId": str(key.key_id) if key else None,
+            "organizationId": str(key.organization_id) if key else None,
+            "environment": key.environment if key else None,
+            "permissions": sorted(key.permissions) if key else None,
+            "expiresAt": _DATETIME.to_representation(key.expires_at) if key else None,
+            "ratelimit": (
+                {"limit": rate.limit, "remaining": rate.remaining, "reset": rate.reset}
+                if rate
+                else None
+            ),
+            "credits": (
+                {"remaining": format_usd(result.credits_remaining_micros)}
+                if result.credits_remaining_micros is not None
+                else None
+            ),
+        }

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization, User
-from accounts.principal import AuthMethod, Principal
-from apikeys import services
+from accounts.permissions import HasPermission
+from accounts.principal import AuthMethod, Environment, Principal
+from apikeys import selectors, services
 from apikeys.errors import KeyNotFound
 from apikeys.models import APIKey
 from apikeys.permissions import CanManageKeys
@@ -29,24 +30,21 @@ from apikeys.serializers import (
     APIKeySerializer,
     APIKeyWithSecretSerializer,
     DashboardSerializer,
+    VerifyIn,
+    VerifyOut,
 )
+from apikeys.verification import key_verify_remote
 from billing.money import format_usd
 from billing.services import balance_micros
 from config.errors import Forbidden
 from config.net import client_ip
 from config.openapi import error_response
-from wallet.serializers import HeadlessKeyCreateSerializer
-from wallet.views import HeadlessKeyCreationMixin
 
 TAG = "API keys"
 # The common errors (400, 401, 403, 429, ...) are added by config.openapi.AutoSchema.
 NOT_FOUND = {404: error_response("KEY_NOT_FOUND: no such key in the caller's organization.")}
 KEY_ID = OpenApiParameter("key_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-CREATE_BODY = PolymorphicProxySerializer(
-    component_name="APIKeyCreateBody",
-    serializers=[APIKeyCreateSerializer, HeadlessKeyCreateSerializer],
-    resource_type_field_name=None,
-)
+KEY_LIMIT_REACHED = error_response("KEY_LIMIT_REACHED: the organization has its maximum of keys.")
 
 
 def _actor(request: Request) -> dict[str, Any]:
@@ -85,15 +83,14 @@ def _check_delegation(principal: Principal, permissions: list[str], environment:
         not permissions or not all(principal.has_permission(p) for p in permissions)
     ):
         raise Forbidden("A key cannot grant permissions it does not hold.")
-    if principal.is_test and environment != "test":
+    if principal.is_test and environment != Environment.TEST:
         raise Forbidden("A test key can only create test keys.")
 
 
-class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
-    """The organization's keys: list them, or create one. A create with credentials
-    takes APIKeyCreateRequest; one without takes HeadlessKeyCreateRequest (a SIWE
-    proof: the key is a live key with every permission, for the signing wallet's
-    organization)."""
+class APIKeyListCreateView(GenericAPIView):
+    """The organization's keys: list them, or create one (APIKeyCreateRequest).
+    The URL routes to wallet.views.APIKeyCollectionView, which adds the create
+    without credentials (a SIWE proof in the body)."""
 
     permission_classes = [CanManageKeys]
     serializer_class = APIKeySerializer
@@ -114,19 +111,10 @@ class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
     @extend_schema(
         tags=[TAG],
         summary="Create an API key; the full key is in this response only",
-        description="With credentials: an APIKeyCreateRequest body. Without credentials "
-        "(headless, for wallets and agents): a HeadlessKeyCreateRequest body carrying a "
-        "signed SIWE message; the key is a live key with every permission, for the "
-        "signing wallet's organization, and the anonymous per-address limit applies.",
-        request=CREATE_BODY,
-        responses={
-            201: APIKeyWithSecretSerializer,
-            409: error_response("KEY_LIMIT_REACHED: the organization has its maximum of keys."),
-        },
+        request=APIKeyCreateSerializer,
+        responses={201: APIKeyWithSecretSerializer, 409: KEY_LIMIT_REACHED},
     )
     def post(self, request: Request) -> Response:
-        if request.auth is None:  # no credentials, a SIWE proof in the body (wallet app)
-            return self.headless_post(request)
         data = APIKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
@@ -146,7 +134,7 @@ class APIKeyListCreateView(HeadlessKeyCreationMixin, GenericAPIView):
             actor_key_id=actor.get("actor_key_id"),
         )
         return Response(
-            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -171,7 +159,7 @@ class APIKeyDetailView(APIView):
         responses={200: APIKeyEnvelopeSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, key_id: str) -> Response:
-        return Response({"apiKey": APIKeySerializer(_get_key(request, key_id)).data})
+        return Response(APIKeyEnvelopeSerializer({"apiKey": _get_key(request, key_id)}).data)
 
     @extend_schema(
         tags=[TAG],
@@ -182,7 +170,7 @@ class APIKeyDetailView(APIView):
     )
     def delete(self, request: Request, key_id: str) -> Response:
         key = services.apikey_revoke(key=_get_key(request, key_id), **_actor(request))
-        return Response({"apiKey": APIKeySerializer(key).data})
+        return Response(APIKeyEnvelopeSerializer({"apiKey": key}).data)
 
 
 class APIKeyRegenerateView(APIView):
@@ -208,7 +196,7 @@ class APIKeyRegenerateView(APIView):
             grace_period_seconds=data.validated_data["gracePeriodSeconds"],
             **_actor(request),
         )
-        return Response({"apiKey": APIKeySerializer(key).data, "key": full_key})
+        return Response(APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data)
 
 
 class DashboardView(APIView):
@@ -224,23 +212,55 @@ class DashboardView(APIView):
         org = Organization.objects.get(pk=principal.organization_id)
         user = User.objects.filter(pk=principal.user_id).first() if principal.user_id else None
         return Response(
-            {
-                "user": (
-                    {"id": user.pk, "username": user.username, "walletAddress": user.wallet_address}
-                    if user
-                    else None
-                ),
-                "organization": {
-                    "id": org.id,
-                    "name": org.name,
-                    "slug": org.slug,
-                    "plan": org.plan,
-                    "rateLimit": org.rate_limit_per_minute,
-                },
-                "authMethod": str(principal.method),
-                "keyId": principal.key_id,
-                "environment": principal.environment,
-                "credits": {"balance": format_usd(balance_micros(organization=org.id))},
-                "keyCount": services.active_key_count(org.id),
-            }
+            DashboardSerializer(
+                {
+                    "user": (
+                        {
+                            "id": user.pk,
+                            "username": user.username,
+                            "walletAddress": user.wallet_address,
+                        }
+                        if user
+                        else None
+                    ),
+                    "organization": {
+                        "id": org.id,
+                        "name": org.name,
+                        "slug": org.slug,
+                        "plan": org.plan,
+                        "rateLimit": org.rate_limit_per_minute,
+                    },
+                    "authMethod": principal.method,
+                    "keyId": principal.key_id,
+                    "environment": principal.environment,
+                    "credits": {"balance": format_usd(balance_micros(organization=org.id))},
+                    "keyCount": selectors.active_key_count(org.id),
+                }
+            ).data
         )
+
+
+class VerifyKeyView(APIView):
+    """POST /api/v1/keys/verify: may this key make this call (and pay `cost`)?
+
+    For gateways and services not written in Django. The caller's own key needs
+    the `verify` permission; the answer is 200 with `valid` and a `code` for every
+    outcome of the check, and 4xx only for a malformed request.
+    """
+
+    permission_classes = [HasPermission("verify")]
+
+    @extend_schema(tags=["API keys"], request=VerifyIn, responses={200: VerifyOut})
+    def post(self, request: Request) -> Response:
+        body = VerifyIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = key_verify_remote(
+            raw_key=data["key"],
+            permissions=data.get("permissions", ()),
+            cost_micros=data.get("cost", 0),
+            ip=data.get("ip"),
+            request_id=data.get("requestId"),
+            caller_key_id=request.auth.key_id,
+        )
+        return Response(VerifyOut.render(result))

@@ -77,7 +77,7 @@ COLD = """
 import time
 from django.core.cache import cache
 from apikeys import keycache, keyformat
-from apikeys.services import apikey_verify
+from apikeys.check import apikey_verify
 key = {key!r}
 digest = keyformat.parse(key).digest
 for _ in range(200):

@@ -68,7 +68,7 @@ MAX_SIGNATURES = 200_000  # distinct milliseconds must stay inside the ±5 min w
 SEED = """
 import json
 from django.conf import settings
-from accounts.services import wallet_account_get_or_create
+from wallet.accounts import wallet_account_get_or_create
 from apikeys.models import APIKey
 from apikeys.services import apikey_create, apikey_revoke, forget_organization_keys
 

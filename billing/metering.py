@@ -33,30 +33,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
-from rest_framework import exceptions as drf
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
 
-from accounts.principal import Principal
+from accounts.principal import Principal, is_charged
 from billing import services
 from billing.models import EntryKind
 from billing.money import format_usd, parse_usd
 from billing.paid import pay_per_request
 from billing.x402 import carries_payment
-from config.errors import ServiceError, Unauthorized
+from config.errors import InsufficientCredits, Unauthorized, status_of
 
 logger = logging.getLogger("gatehouse.metering")
 
 Price = str | int | Decimal
 PriceSource = Price | Callable[[], Price]
-
-
-class InsufficientCredits(services.InsufficientCredits):
-    """402 for a metered call: the details name the balance and the price."""
-
-    default_message = "Insufficient credits for this request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +83,7 @@ def charge_request(request: Request, amount_micros: int) -> Charge | None:
         # Permission classes run first; a metered view without authentication
         # is a programming error, and failing closed is the safe answer.
         raise Unauthorized()
-    if amount_micros == 0 or principal.is_test:
+    if amount_micros == 0 or not is_charged(principal.environment):
         return None
     request_id = getattr(request, "request_id", "")
     reference = f"req:{uuid.uuid4().hex}"
@@ -111,7 +102,8 @@ def charge_request(request: Request, amount_micros: int) -> Charge | None:
                 "keyId": str(principal.key_id) if principal.key_id else None,
             },
         )
-    except services.InsufficientCredits as exc:
+    except InsufficientCredits as exc:
+        # The 402 of a metered call names the balance and the price.
         balance = (exc.details or {}).get("balance")
         raise InsufficientCredits(
             details={"balance": balance, "price": format_usd(amount_micros)}
@@ -139,17 +131,6 @@ def refund_charge(charge: Charge, *, status: int, request_id: str = "") -> None:
         # The debit stands and the ledger still balances; an operator can refund
         # by hand from this log line.
         logger.exception("Refund of %s µUSD (%s) failed", charge.amount_micros, charge.reference)
-
-
-def status_of(exc: BaseException) -> int:
-    """The HTTP status config.errors.api_exception_handler gives an exception."""
-    if isinstance(exc, ServiceError | drf.APIException):
-        return int(exc.status_code)
-    if isinstance(exc, Http404):
-        return 404
-    if isinstance(exc, DjangoPermissionDenied):
-        return 403
-    return 500
 
 
 class Metered:

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from config.errors import ValidationFailed
+from config.errors import ValidationFailed, invalid_field
 
 MICROS_PER_USD = 1_000_000
 _QUANTUM = Decimal("0.000001")
@@ -30,28 +30,26 @@ def parse_usd(value: object, *, field: str = "amount", allow_zero: bool = False)
     elif isinstance(value, str):
         text = value.strip()
         if not text or len(text) > 32 or not all(c in "0123456789.+-" for c in text):
-            raise _invalid(field, 'must be a decimal number such as "12.5".')
+            raise invalid_field(field, 'must be a decimal number such as "12.5".')
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            raise _invalid(field, 'must be a decimal number such as "12.5".') from None
+            raise invalid_field(field, 'must be a decimal number such as "12.5".') from None
     else:
-        raise _invalid(field, "must be a decimal string or an integer.")
+        raise invalid_field(field, "must be a decimal string or an integer.")
     if not amount.is_finite():
-        raise _invalid(field, "must be a finite number.")
+        raise invalid_field(field, "must be a finite number.")
     if amount.as_tuple().exponent < -6:  # type: ignore[operator]
-        raise _invalid(field, "has more than 6 decimals.")
+        raise invalid_field(field, "has more than 6 decimals.")
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise _invalid(field, "must be positive." if not allow_zero else "must not be negative.")
+        raise invalid_field(
+            field, "must be positive." if not allow_zero else "must not be negative."
+        )
     if amount > settings.MAX_CREDIT_AMOUNT_USD:
-        raise _invalid(field, f"must be at most {settings.MAX_CREDIT_AMOUNT_USD} USD.")
+        raise invalid_field(field, f"must be at most {settings.MAX_CREDIT_AMOUNT_USD} USD.")
     return int(amount * MICROS_PER_USD)
 
 
 def format_usd(micros: int) -> str:
     """Micro-dollars as a decimal string with 6 places: 5000000 -> "5.000000"."""
     return str((Decimal(micros) / MICROS_PER_USD).quantize(_QUANTUM))
-
-
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field} {reason}", details={"fields": {field: [reason]}})

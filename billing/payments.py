@@ -26,7 +26,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from x402.schemas import SettleResponse
 
-from accounts.services import wallet_account_get_or_create
+from accounts.selectors import wallet_account_find
+from accounts.services import wallet_account_ensure
+from accounts.wallet_address import checksum_address
 from billing import services
 from billing.models import EntryKind, Payment, PaymentKind, PaymentStatus
 from billing.x402 import Incoming, PaymentRefused, facilitator, resource_server
@@ -195,7 +197,9 @@ def payment_fail(*, payment_id: uuid.UUID, reason: str) -> None:
 def _beneficiary_org(address: str) -> uuid.UUID:
     """The organization of the wallet a top-up names (or of its payer), created
     if new: it gets what was paid, not the sign-up bonus."""
-    _, organization, _ = wallet_account_get_or_create(address=address, signup_bonus=False)
+    checksummed = checksum_address(address)
+    found = wallet_account_find(address=checksummed)
+    _, organization, _ = wallet_account_ensure(address=checksummed, found=found)
     return organization.pk
 
 

@@ -52,14 +52,17 @@ def payments_reconcile(*, w3: Web3 | None = None, now: dt.datetime | None = None
     `now` (default: the current time) decides which reservations count as
     abandoned and which as expired.
     """
-    w3 = w3 or chain()
     now = now or timezone.now()
+    open_payments = list(Payment.objects.filter(status__in=OPEN).order_by("created_at"))
+    if not open_payments:
+        return Counter()  # nothing to ask the chain
+    w3 = w3 or chain()
     in_flight = dt.timedelta(seconds=settings.X402_SETTLE_TIMEOUT_SECONDS + 30)
     expired = dt.timedelta(
         seconds=settings.X402_SETTLE_TIMEOUT_SECONDS + settings.X402_MAX_TIMEOUT_SECONDS + 60
     )
     outcome: Counter = Counter()
-    for payment in Payment.objects.filter(status__in=OPEN).order_by("created_at"):
+    for payment in open_payments:
         if payment.status == PaymentStatus.RESERVED and now - payment.created_at < in_flight:
             outcome["in flight"] += 1  # its request may still be settling it
             continue

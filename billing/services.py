@@ -12,20 +12,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
 from billing.models import CreditAccount, EntryKind, LedgerEntry
-from billing.money import format_usd
-from config.errors import PaymentRequired, ValidationFailed
+from billing.money import MICROS_PER_USD, format_usd
+from config.errors import InsufficientCredits, ValidationFailed
 
 # Guards against a caller passing USD where micro-USD is expected and similar slips.
 MAX_MOVEMENT_MICROS = 10**15
-
-
-class InsufficientCredits(PaymentRequired):
-    code = "INSUFFICIENT_CREDITS"
-    default_message = "Insufficient credits."
 
 
 @dataclass(frozen=True)
@@ -80,6 +76,21 @@ def credits_debit(
         reference=reference,
         description=description,
         metadata=metadata,
+    )
+
+
+def credits_grant_signup(*, organization: OrgRef, address: str) -> LedgerResult | None:
+    """INITIAL_FREE_CREDITS for a new wallet account (None when the setting is zero).
+    One grant per wallet, ever: a retry or a race finds its reference taken."""
+    micros = int(settings.INITIAL_FREE_CREDITS * MICROS_PER_USD)
+    if micros <= 0:
+        return None
+    return credits_grant(
+        organization=organization,
+        amount_micros=micros,
+        kind=EntryKind.SIGNUP_BONUS,
+        reference=f"signup:{address}",
+        description="Initial free credits for a new wallet account",
     )
 
 

@@ -12,11 +12,12 @@ reachable without credentials, so their only identity is the client address
 (`config.net.client_ip`, which believes X-Forwarded-For only from
 TRUSTED_PROXIES): `AnonymousRateThrottle` allows ANONYMOUS_RATE per address per
 route group, each group with its own bucket so that a burst of nonce requests
-does not lock the same address out of verification. Use a predefined class, or
-subclass with a `scope`, or set `throttle_scope` on the view:
+does not lock the same address out of verification. Set `throttle_scope` on the
+view, or subclass with a `scope`:
 
     class SiweNonceView(APIView):
-        throttle_classes = [SiweNonceThrottle]
+        throttle_classes = [AnonymousRateThrottle]
+        throttle_scope = "siwe-nonce"
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.principal import Principal
-from billing import ratelimit
+from config import ratelimit
 from config.net import client_ip
 
 
@@ -95,14 +96,6 @@ class AnonymousRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self.state.retry_after if self.state else None
-
-
-class SiweNonceThrottle(AnonymousRateThrottle):
-    scope = "siwe-nonce"
-
-
-class SiweVerifyThrottle(AnonymousRateThrottle):
-    scope = "siwe-verify"
 
 
 class HeadlessKeyCreateThrottle(AnonymousRateThrottle):

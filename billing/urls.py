@@ -11,5 +11,4 @@ urlpatterns = [
     ),
     path("echo", views.EchoView.as_view(), name="echo"),
     path("topup/<int:amount>", topup_views.TopUpView.as_view(), name="topup"),
-    path("keys/verify", views.VerifyKeyView.as_view(), name="keys-verify"),
 ]

@@ -1,4 +1,4 @@
-"""Billing API: balance, ledger, a metered demo endpoint and remote key verification.
+"""Billing API: balance, ledger and a metered demo endpoint.
 
 Thin views: parse, call a service or selector, render. `request.auth` is the
 Principal the authentication classes produced.
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apikeys.permissions import HasPermission
+from accounts.permissions import HasPermission
 from billing import selectors, services
 from billing.metering import Metered
 from billing.money import format_usd
@@ -23,10 +23,7 @@ from billing.serializers import (
     EchoIn,
     EchoOut,
     LedgerEntryOut,
-    VerifyIn,
-    VerifyOut,
 )
-from billing.verification import key_verify_remote
 from config.openapi import error_response
 
 
@@ -39,11 +36,13 @@ class CreditsBalanceView(APIView):
     def get(self, request: Request) -> Response:
         org_id = request.auth.organization_id
         return Response(
-            {
-                "balance": format_usd(services.balance_micros(organization=org_id)),
-                "currency": "USD",
-                "organizationId": str(org_id),
-            }
+            BalanceOut(
+                {
+                    "balance": format_usd(services.balance_micros(organization=org_id)),
+                    "currency": "USD",
+                    "organizationId": org_id,
+                }
+            ).data
         )
 
 
@@ -83,35 +82,11 @@ class EchoView(APIView):
     def post(self, request: Request, validated: dict) -> Response:
         charge = request.charge
         return Response(
-            {
-                "message": validated["message"],
-                "charged": charge.amount if charge else format_usd(0),
-                "requestId": request.request_id,
-            }
+            EchoOut(
+                {
+                    "message": validated["message"],
+                    "charged": charge.amount if charge else format_usd(0),
+                    "requestId": request.request_id,
+                }
+            ).data
         )
-
-
-class VerifyKeyView(APIView):
-    """POST /api/v1/keys/verify: may this key make this call (and pay `cost`)?
-
-    For gateways and services not written in Django. The caller's own key needs
-    the `verify` permission; the answer is 200 with `valid` and a `code` for every
-    outcome of the check, and 4xx only for a malformed request.
-    """
-
-    permission_classes = [HasPermission("verify")]
-
-    @extend_schema(tags=["API keys"], request=VerifyIn, responses={200: VerifyOut})
-    def post(self, request: Request) -> Response:
-        body = VerifyIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        result = key_verify_remote(
-            raw_key=data["key"],
-            permissions=data.get("permissions", ()),
-            cost_micros=data.get("cost", 0),
-            ip=data.get("ip"),
-            request_id=data.get("requestId"),
-            caller_key_id=request.auth.key_id,
-        )
-        return Response(VerifyOut.render(result))

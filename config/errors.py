@@ -1,9 +1,12 @@
 """One error envelope for every layer under /api/.
 
 `{"error": {"code": "...", "message": "...", "details": {...}}}`. Domain code
-raises `ServiceError` subclasses (no HTTP in services); DRF views re-raise them
-through `api_exception_handler`, which also converts DRF's own exceptions and
-anything unexpected (500 with the request id, never a traceback).
+raises `ServiceError` subclasses; `api_exception_handler` renders them, DRF's
+own exceptions and anything unexpected (500 with the request id, never a
+traceback). A ServiceError is also a DRF APIException, so one raised inside an
+authentication class leaves the request unauthenticated and reaches the same
+handler, with no wrapper. `status_of` is the one mapping from an exception to
+its status, for the handler and for metering's refunds.
 """
 
 from __future__ import annotations
@@ -29,17 +32,23 @@ logger = logging.getLogger("gatehouse.errors")
 auth_logger = logging.getLogger("gatehouse.auth")
 
 
-class ServiceError(Exception):
-    """Base of every domain error; carries its API code and HTTP status."""
+INTERNAL_ERROR_MESSAGE = "Internal server error. Quote the X-Request-ID header when reporting it."
+
+
+class ServiceError(drf.APIException):
+    """Base of every domain error; carries its API code and HTTP status, and any
+    response headers (`headers`)."""
 
     status_code = 400
     code = "VALIDATION_ERROR"
     default_message = "Invalid request."
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
         self.message = message or self.default_message
         self.details = details
-        super().__init__(self.message)
+        self.detail = self.message
+        Exception.__init__(self, self.message)
 
 
 class ValidationFailed(ServiceError):
@@ -52,6 +61,8 @@ class Unauthorized(ServiceError):
     status_code = 401
     code = "UNAUTHORIZED"
     default_message = "Invalid or missing authentication"
+    # A 401 names a scheme; what every sign-in yields is a bearer key.
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 class Forbidden(ServiceError):
@@ -78,10 +89,11 @@ class PaymentRequired(ServiceError):
     default_message = "Payment required."
 
 
-class RateLimited(ServiceError):
-    status_code = 429
-    code = "RATE_LIMITED"
-    default_message = "Rate limit exceeded."
+class InsufficientCredits(PaymentRequired):
+    """The balance does not cover a debit; `details` say what it is and what was asked."""
+
+    code = "INSUFFICIENT_CREDITS"
+    default_message = "Insufficient credits for this request."
 
 
 class ServiceUnavailable(ServiceError):
@@ -116,6 +128,12 @@ _STATUS_CODES = {
     500: "INTERNAL_ERROR",
     503: "SERVICE_UNAVAILABLE",
 }
+
+
+def invalid_field(field: str, reason: str, *, sep: str = " ") -> ValidationFailed:
+    """A 400 naming one field: the message is `<field><sep><reason>`, and
+    `details.fields` maps the field to the reason."""
+    return ValidationFailed(f"{field}{sep}{reason}", details={"fields": {field: [reason]}})
 
 
 def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -163,21 +181,13 @@ def _flatten(value: Any) -> Any:
     return str(value)
 
 
-def django_request_error(exc: Exception) -> tuple[int, str, str] | None:
-    """Django's own refusals of a request as (status, code, message), or None.
-
-    Django turns these into 400/403/404 pages itself, but only when they escape
-    the view; raised inside a DRF view (reading request.body or request.GET) or
-    caught by ApiErrorMiddleware they would otherwise be a 500.
-    """
+def _django_refusal(exc: BaseException) -> tuple[int, str, str] | None:
     if isinstance(exc, Http404):
         return 404, "NOT_FOUND", "Not found."
     if isinstance(exc, DjangoPermissionDenied):
         return 403, "FORBIDDEN", "Insufficient permissions"
     if not isinstance(exc, SuspiciousOperation):
         return None
-    # Django logs these to django.security.<name>; so do we, as it would have.
-    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return 413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes."
@@ -189,19 +199,41 @@ def django_request_error(exc: Exception) -> tuple[int, str, str] | None:
     return 400, "VALIDATION_ERROR", "Bad request."
 
 
+def django_request_error(exc: Exception) -> tuple[int, str, str] | None:
+    """Django's own refusals of a request as (status, code, message), or None.
+
+    Django turns these into 400/403/404 pages itself, but only when they escape
+    the view; raised inside a DRF view (reading request.body or request.GET) or
+    caught by ApiErrorMiddleware they would otherwise be a 500.
+    """
+    refusal = _django_refusal(exc)
+    if refusal is not None and isinstance(exc, SuspiciousOperation):
+        # Django logs these to django.security.<name>; so do we, as it would have.
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+    return refusal
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status api_exception_handler gives an exception."""
+    if isinstance(exc, drf.APIException):  # ServiceError included
+        return int(exc.status_code)
+    refusal = _django_refusal(exc)
+    return refusal[0] if refusal is not None else 500
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF EXCEPTION_HANDLER: every exception raised in a view becomes the envelope."""
     headers: dict[str, str] = {}
+    status = status_of(exc)
     if isinstance(exc, ServiceError):
-        status, code, message, details = exc.status_code, exc.code, exc.message, exc.details
+        code, message, details = exc.code, exc.message, exc.details
         extra = getattr(exc, "headers", None)
         if extra:
             headers.update(extra)
     elif (refusal := django_request_error(exc)) is not None:
-        status, code, message = refusal
+        _, code, message = refusal
         details = None
     elif isinstance(exc, drf.APIException):
-        status = exc.status_code
         code = next(
             (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)),
             _STATUS_CODES.get(status, "ERROR"),
@@ -230,8 +262,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             getattr(request, "method", "?"),
             getattr(request, "path", "?"),
         )
-        status, code, details = 500, "INTERNAL_ERROR", None
-        message = "Internal server error. Quote the X-Request-ID header when reporting it."
+        code, message, details = "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE, None
     # Imported here: rest_framework.views loads DEFAULT_AUTHENTICATION_CLASSES on
     # import, and those import this module (their errors), a cycle at start-up.
     from rest_framework.views import set_rollback

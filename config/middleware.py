@@ -19,17 +19,16 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def current_request_id() -> str:
-    return _request_id.get()
-
-
 def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        # django.request logs a 4xx/5xx after the middleware has returned (and the
+        # context variable is reset), but hands the request along with the record.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or _request_id.get()
         return True
 
 
@@ -67,18 +66,14 @@ class ApiErrorMiddleware:
         # Imported here: LOGGING loads this module (RequestIdLogFilter) before the app
         # registry is ready, and config.errors pulls in DRF, which imports the
         # authentication classes, which import models.
-        from config.errors import django_request_error, error_response
+        from config.errors import INTERNAL_ERROR_MESSAGE, django_request_error, error_response
 
         refusal = django_request_error(exception)
         if refusal is not None:  # a 404, 403, 400 or 413 that Django raised, not a bug
             status, code, message = refusal
             return error_response(status, code, message)
         logger.exception("Unhandled error in %s %s", request.method, request.path)
-        return error_response(
-            500,
-            "INTERNAL_ERROR",
-            "Internal server error. Quote the X-Request-ID header when reporting it.",
-        )
+        return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
 
 
 class ServerTokenMiddleware:
@@ -103,8 +98,8 @@ class ServerTokenMiddleware:
             return self.get_response(request)
         # Imported here: the auth helpers import models, which the settings-time
         # import of this module must not.
-        from accounts.authentication import auth_failed, log_unauthorized
-        from billing import ratelimit
+        from config import ratelimit
+        from config.authlog import auth_failed, log_unauthorized
         from config.errors import error_response
         from config.net import client_ip
 

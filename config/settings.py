@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_parsed, env_str, env_usd
+from config.env import env_bool, env_int, env_list, env_parsed, env_rate, env_str, env_usd
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,12 +54,15 @@ INSTALLED_APPS = [
     "billing",
     "apikeys",
     "wallet",
+    "dashboard",
     "config.apps.ConfigAppConfig",
 ]
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app itself, before anything that reads sessions or auth.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ServerTokenMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.middleware.ContentSecurityPolicyMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "billing.middleware.RateLimitHeadersMiddleware",
 ]
@@ -113,12 +117,15 @@ else:
     }
 
 REDIS_URL = env_str("REDIS_URL")
+# Every cache key starts with "<prefix>:", so one Redis database can hold several
+# deployments (and the test suite, which uses a prefix of its own per run).
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "gh")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "gh",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 # Fail fast when Redis is away: callers turn the error into a
@@ -133,7 +140,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "gatehouse",
-            "KEY_PREFIX": "gh",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 
@@ -153,6 +160,48 @@ if not DEBUG:
         SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# The dashboard's pages; the API docs and the admin keep their own inline code.
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+
+# Password sign-in: the lock-out backend first (dashboard and admin alike).
+AUTHENTICATION_BACKENDS = [
+    "accounts.login_throttle.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+
+def _rate(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 10/15m, got {value!r}")
+    return value
+
+
+# Failed password sign-ins (dashboard and admin) before a lock-out, for the rest
+# of the window: per account, and per client address (offices share one).
+LOGIN_FAILURES_PER_ACCOUNT = _rate("LOGIN_FAILURES_PER_ACCOUNT", "10/15m")
+LOGIN_FAILURES_PER_ADDRESS = _rate("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
+# New accounts per client address, by any path that creates one.
+SIGNUP_RATE = _rate("SIGNUP_RATE", "10/h")
+
+# Password-reset mail: printed on the console unless an SMTP host is configured.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Single-tenant mode: every /api/ request must carry this token in X-API-KEY, and
@@ -172,8 +221,7 @@ CORS_ALLOW_HEADERS = [
     "x-wallet-address",
     "x-timestamp",
     "x-wallet-signature",
-    "x-payment",
-    "payment-signature",
+    "x-payment",  # SPEC: x402 payments (being built)
     "x-csrftoken",
     "x-requested-with",
 ]
@@ -183,9 +231,6 @@ CORS_EXPOSE_HEADERS = [
     "x-ratelimit-reset",
     "retry-after",
     "x-request-id",
-    "payment-required",
-    "payment-response",
-    "x-payment-response",
 ]
 
 # --- REST API ---------------------------------------------------------------
@@ -268,6 +313,10 @@ WALLET_PRINCIPAL_CACHE_SECONDS = env_int("WALLET_PRINCIPAL_CACHE_SECONDS", 60, m
 
 # The `ek` in `ek_live_...`: 1-16 lowercase letters or digits.
 API_KEY_PREFIX = env_str("API_KEY_PREFIX", "ek")
+if not re.fullmatch(r"[a-z0-9]{1,16}", API_KEY_PREFIX):
+    raise ImproperlyConfigured(
+        f"API_KEY_PREFIX must be 1-16 lowercase letters or digits, got {API_KEY_PREFIX!r}"
+    )
 # Header names besides X-API-Key that carry a key (e.g. X-Ethos-Api-Key).
 API_KEY_EXTRA_HEADERS = env_list("API_KEY_EXTRA_HEADERS", [])
 # Which wins when a request carries both X-API-Key and Bearer: "x-api-key" or "bearer".
@@ -286,17 +335,13 @@ if API_KEY_DEFAULT_EXPIRY_DAYS > API_KEY_MAX_EXPIRY_DAYS:
 # How long a key's record stays in the shared cache (revocation overwrites it at once).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 300, minimum=1)
 # Failed authentication attempts allowed per client address (django-ratelimit rate syntax).
-AUTH_FAILURE_RATE = env_str("AUTH_FAILURE_RATE", "20/m")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", AUTH_FAILURE_RATE):
-    raise ImproperlyConfigured(f"AUTH_FAILURE_RATE must look like 20/m, got {AUTH_FAILURE_RATE!r}")
+AUTH_FAILURE_RATE = env_rate("AUTH_FAILURE_RATE", "20/m")
 
 # --- rate limits and metering (billing/) ----------------------------------------
 
 # Requests per client address per route group for anonymous endpoints (SIWE
 # nonce, SIWE verify, headless key creation), in the same rate syntax.
-ANONYMOUS_RATE = env_str("ANONYMOUS_RATE", "30/m")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", ANONYMOUS_RATE):
-    raise ImproperlyConfigured(f"ANONYMOUS_RATE must look like 30/m, got {ANONYMOUS_RATE!r}")
+ANONYMOUS_RATE = env_rate("ANONYMOUS_RATE", "30/m")
 # Redis unreachable: true lets requests through (logged at ERROR), false answers 503.
 RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
 # Price of one POST /api/v1/echo call (the demo metered endpoint), USD.
@@ -343,12 +388,19 @@ PLAN_RATE_LIMITS = {
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes hashed, compressed copies; whitenoise serves them with
+    # far-future caching. With DEBUG on, {% static %} gives the plain names.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "dashboard:sign-in"
+LOGIN_REDIRECT_URL = "dashboard:overview"
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
@@ -366,6 +418,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own console handler (DEBUG only) would print every django.* record a
+    # second time, beside ours: its records go to the root handler alone.
+    # (django.server, runserver's access log, keeps its own handler and format.)
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from config import views
 from config.schema_views import SchemaView, SwaggerView
+from wallet.views import APIKeyCollectionView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -11,9 +12,14 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/auth/", include("wallet.urls")),
     path("api/v1/", include("billing.urls")),
+    # The key collection is wallet's view (apikeys' plus headless creation by a
+    # SIWE proof): wallet stands on apikeys, so the roof routes the URL to it.
+    path("api/v1/api-keys", APIKeyCollectionView.as_view(), name="api-keys"),
     path("api/v1/", include("apikeys.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on.
     re_path(r"^api(?:/.*)?$", views.api_not_found),
+    # The dashboard's pages (the top floor): `/` is the overview, or the sign-in.
+    path("", include("dashboard.urls")),
 ]
 
 handler400 = "config.views.bad_request"

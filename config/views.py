@@ -12,7 +12,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.errors import error_response
+from config.errors import INTERNAL_ERROR_MESSAGE, error_response
 from config.middleware import is_api_path
 
 logger = logging.getLogger("gatehouse.health")
@@ -79,7 +79,7 @@ def page_not_found(request: HttpRequest, exception: Exception, *args, **kwargs) 
 
 def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response(500, "INTERNAL_ERROR", "Internal server error.")
+        return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request)
 
 

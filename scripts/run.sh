@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs Gatehouse for development on 127.0.0.1:8000 with SQLite and the
-# in-process cache: installs, migrates, creates a demo organization and an
+# Runs Gatehouse for development on 127.0.0.1:${PORT:-8000} with SQLite and the
+# in-process cache: installs, writes .env the first time (DEBUG=1 and a random
+# SECRET_KEY, read by manage.py), migrates, creates a demo organization and an
 # operator account, and prints how to log in.
 #
 # LOCAL_CHAIN=1 also starts a local EVM chain (billing/devchain.py) with a
@@ -10,6 +11,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+env_file=${GATEHOUSE_ENV_FILE-.env}
+if [ -n "$env_file" ] && [ ! -e "$env_file" ]; then
+  umask 077
+  {
+    echo "# Written by the first 'make run' (development only; git-ignored)."
+    echo "# manage.py reads it; variables set in the environment win over it."
+    echo "DEBUG=1"
+    echo "SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+  } > "$env_file"
+  umask 022
+  echo "Wrote $env_file (DEBUG=1 and a random SECRET_KEY)."
+fi
 export DEBUG=${DEBUG:-1}
 if [ "${LOCAL_CHAIN:-0}" = "1" ]; then
   rm -f .devchain.env
@@ -25,6 +40,9 @@ if [ "${LOCAL_CHAIN:-0}" = "1" ]; then
   echo "Local chain on $X402_RPC_URL ($X402_NETWORK), token $X402_ASSET."
   echo "Demo payer key (1,000 USDC, local chain only): $DEVCHAIN_PAYER_KEY"
 fi
+# The public origin follows the port: the banner, links and the SIWE domain use it.
+export APP_URL=${APP_URL:-http://$HOST:$PORT}
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py bootstrap_demo
-.venv/bin/python manage.py runserver "${HOST:-127.0.0.1}:${PORT:-8000}"
+# Not exec: the EXIT trap stops the local chain when the server stops.
+.venv/bin/python manage.py runserver "$HOST:$PORT"

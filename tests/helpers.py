@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from django.db import connections
 
-from billing import ratelimit
+from config import ratelimit
 
 T = TypeVar("T")
 

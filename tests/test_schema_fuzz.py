@@ -37,7 +37,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.services import organization_create
-from apikeys.services import MAX_RATE_LIMIT, apikey_create
+from apikeys.services import apikey_create
+from apikeys.validation import MAX_RATE_LIMIT
 from billing.services import credits_grant
 from tests import envelope
 

@@ -23,17 +23,16 @@ import time
 from typing import NoReturn
 
 from django.conf import settings
-from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.authentication import log_unauthorized
 from accounts.wallet_address import checksum_address
-from apikeys.authentication import AuthenticationThrottled
-from billing import ratelimit
+from config import cache as shared_cache
+from config import ratelimit
+from config.authlog import AuthenticationThrottled, log_unauthorized
 from config.errors import ServiceError, Unauthorized, ValidationFailed
 from config.net import client_ip
-from wallet import shared_cache
+from wallet.messages import signed_request_text
 from wallet.principals import WalletAccountUnusable, principal_cache_key, wallet_principal
 from wallet.replay import replay_marker
 from wallet.signatures import parse_signature, recover_signer
@@ -48,10 +47,9 @@ WWW_AUTHENTICATE = 'Bearer realm="api"'
 
 
 def signed_message(*, timestamp: str, method: str, path: str) -> str:
-    """The exact text a wallet signs for one request (clients build the same)."""
-    return (
-        f"{settings.WALLET_AUTH_MESSAGE_PREFIX}\n"
-        f"Timestamp: {timestamp}\nMethod: {method.upper()}\nPath: {path}"
+    """The exact text a wallet signs for one request (the CLI wallet builds the same)."""
+    return signed_request_text(
+        prefix=settings.WALLET_AUTH_MESSAGE_PREFIX, timestamp=timestamp, method=method, path=path
     )
 
 
@@ -61,21 +59,6 @@ class WalletAuthFailed(Unauthorized):
     def __init__(self, message: str, reason: str):
         super().__init__(message)
         self.reason = reason
-
-
-class _AuthenticationError(ServiceError, exceptions.APIException):
-    """A ServiceError raised inside authentication. DRF's Request only lets
-    APIException out of an authentication class cleanly; being both, it keeps
-    the envelope's code, message and details."""
-
-
-def _as_drf(error: ServiceError) -> _AuthenticationError:
-    wrapped = _AuthenticationError(error.message, details=error.details)
-    wrapped.status_code = error.status_code
-    wrapped.code = error.code
-    if error.status_code == 401:
-        wrapped.headers = {"WWW-Authenticate": WWW_AUTHENTICATE}
-    return wrapped
 
 
 class WalletSignatureAuthentication(BaseAuthentication):
@@ -104,8 +87,6 @@ class WalletSignatureAuthentication(BaseAuthentication):
             _refuse(request, exc.reason, exc)
         except ValidationFailed as exc:
             _refuse(request, f"malformed wallet headers ({exc.message})", exc)
-        except ServiceError as exc:
-            raise _as_drf(exc) from None
 
     def _verify(
         self,
@@ -166,7 +147,7 @@ def _refuse(request: Request, reason: str, error: ServiceError) -> NoReturn:
     state = ratelimit.count_auth_failure(client_ip(request))
     if state is not None and not state.allowed:
         raise AuthenticationThrottled(wait=state.retry_after) from None
-    raise _as_drf(error) from None
+    raise error from None
 
 
 def _span(seconds: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from wallet import shared_cache
+from config import cache as shared_cache
 
 NONCE_TTL_SECONDS = 5 * 60
 NONCE_LENGTH = 24  # alphanumerics: ~142 bits from the OS CSPRNG

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 
-from accounts.principal import AuthMethod, Principal
-from accounts.services import wallet_account_get_or_create
-from wallet import shared_cache
+from accounts.principal import AuthMethod, Environment, Principal
+from config import cache as shared_cache
+from wallet.accounts import wallet_account_get_or_create
 
 _VERSION = 1  # bump when the cached tuple's shape changes
 
@@ -47,19 +47,14 @@ class WalletAccountUnusable(Exception):
     """The wallet's user is deactivated."""
 
 
-_NOT_LOOKED_UP = object()
-
-
-def wallet_principal(address: str, cached: Any = _NOT_LOOKED_UP) -> tuple[Any, Principal]:
+def wallet_principal(address: str, *, cached: Any) -> tuple[Any, Principal]:
     """(user, Principal) for a verified, checksummed address; creates the account if new.
 
-    `cached`: the value under principal_cache_key(address) when the caller already
-    fetched it (in its own cache round trip). Raises WalletAccountUnusable for a
-    deactivated user.
+    `cached`: the value under principal_cache_key(address), which the caller
+    fetched in its own cache round trip (None when absent). Raises
+    WalletAccountUnusable for a deactivated user.
     """
     key = principal_cache_key(address)
-    if cached is _NOT_LOOKED_UP:
-        cached = shared_cache.get(key)
     if _well_formed(cached):
         user_id, org_id, rate_limit = cached
         user: Any = WalletUser(uuid.UUID(user_id))
@@ -97,7 +92,7 @@ def _principal(address: str, user_id: uuid.UUID, org_id: uuid.UUID, rate_limit: 
         organization_id=org_id,
         user_id=user_id,
         rate_limit=rate_limit,
-        environment="live",
+        environment=Environment.LIVE,
         permissions=frozenset(),
         wallet_address=address,
     )

@@ -11,8 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.wallet_address import checksum_address
-from apikeys.serializers import StrictCharField, StrictDateTimeField, StrictSerializer
 from config.errors import ValidationFailed
+from config.fields import StrictCharField, StrictDateTimeField, StrictSerializer
 from wallet.signatures import parse_signature
 from wallet.siwe_verify import MAX_MESSAGE_CHARS, check_message_text
 
@@ -94,3 +94,33 @@ class HeadlessKeyCreateSerializer(StrictSerializer, SiweSignedSerializer):
             return checksum_address(value)
         except ValidationFailed as exc:
             raise serializers.ValidationError(_reason(exc)) from None
+
+
+class WalletUserOut(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    username = serializers.CharField()
+    walletAddress = serializers.CharField(source="wallet_address", allow_null=True)
+
+
+class WalletOrganizationOut(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    plan = serializers.CharField()
+
+
+class SiweLoginOut(serializers.Serializer):
+    """The browser sign-in's answer (a wallet.signin.WalletAccount)."""
+
+    user = WalletUserOut()
+    organization = WalletOrganizationOut()
+    isNewAccount = serializers.BooleanField(source="is_new_account")
+
+
+class SiweSignInOut(serializers.Serializer):
+    """The API sign-in's answer (a wallet.signin.SignIn): the key, shown once."""
+
+    apiKey = serializers.CharField(source="key")
+    user = WalletUserOut()
+    organization = WalletOrganizationOut()
+    isNewAccount = serializers.BooleanField(source="is_new_account")

@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from accounts.models import Membership, Organization, User
-from wallet import shared_cache
+from config import cache as shared_cache
 from wallet.principals import principal_cache_key
 
 

@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_keys.exceptions import BadSignature
 
-from config.errors import ValidationFailed
+from config.errors import invalid_field
 
 SIGNATURE_BYTES = 65  # r (32) + s (32) + v (1)
 _HEX = frozenset(string.hexdigits)
@@ -22,10 +22,10 @@ _HEX = frozenset(string.hexdigits)
 def parse_signature(value: object, *, field: str = "signature") -> bytes:
     """The 65 signature bytes from `0x` + 130 hex digits (the `0x` may be omitted)."""
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string.")
+        raise invalid_field(field, "must be a string.")
     text = value[2:] if value[:2] in ("0x", "0X") else value
     if len(text) != 2 * SIGNATURE_BYTES or not all(c in _HEX for c in text):
-        raise _invalid(field, "must be 65 bytes as 0x-prefixed hex (132 characters).")
+        raise invalid_field(field, "must be 65 bytes as 0x-prefixed hex (132 characters).")
     return bytes.fromhex(text)
 
 
@@ -36,7 +36,3 @@ def recover_signer(message: str, signature: bytes) -> str | None:
     except (ValueError, TypeError, BadSignature):
         # Out-of-range r/s/v: a forged or corrupted signature, not a server error.
         return None
-
-
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field} {reason}", details={"fields": {field: [reason]}})

@@ -1,10 +1,11 @@
-"""Sign-In with Ethereum (EIP-4361): every check a verifier must make.
+"""Sign-In with Ethereum (EIP-4361): every check of a signed message, pure.
 
 Parsing and the signature check are the `siwe` package's (signinwithethereum);
-this module adds what depends on our configuration and state: domain and origin
-from APP_URL, the allowed chains, issuedAt skew, the headless rules, and the
-single-use nonce, which is spent only after the signature has verified, so a
-bad signature cannot burn someone's nonce.
+this module adds what depends on our configuration: domain and origin from
+APP_URL, the allowed chains, issuedAt skew and the headless rules. It reads no
+state and writes none: the single-use nonce is spent by the sign-in
+(wallet.signin) only after this check passed, so a bad signature cannot burn
+someone's nonce.
 
 Every failure raises `SiweFailed`: a 401 with a generic message for the client
 and the precise reason (`.reason`) for the log. Input that is not even the right
@@ -14,7 +15,6 @@ shape (not a string, too long, not ASCII, a malformed signature) is a 400.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,8 +24,7 @@ from django.utils import timezone
 from siwe.parsed import RegExpParsedMessage
 
 from accounts.wallet_address import checksum_address
-from config.errors import Unauthorized, ValidationFailed
-from wallet.nonces import nonce_claim
+from config.errors import Unauthorized, ValidationFailed, invalid_field
 from wallet.signatures import parse_signature
 from wallet.siwe_message import SiweMessage
 
@@ -45,8 +44,6 @@ class SiweFailed(Unauthorized):
     def __init__(self, reason: str):
         super().__init__()
         self.reason = reason
-        # A 401 names a scheme; what a sign-in yields is a bearer key.
-        self.headers = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,34 +57,30 @@ class VerifiedSiwe:
 def check_message_text(value: object, *, field: str = "message") -> str:
     """The shape a SIWE message must have before we try to parse it (else 400)."""
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string.")
+        raise invalid_field(field, "must be a string.")
     if not value:
-        raise _invalid(field, "must not be empty.")
+        raise invalid_field(field, "must not be empty.")
     if len(value) > MAX_MESSAGE_CHARS:
-        raise _invalid(field, f"must be at most {MAX_MESSAGE_CHARS} characters.")
+        raise invalid_field(field, f"must be at most {MAX_MESSAGE_CHARS} characters.")
     if not value.isascii():
         # EIP-4361's grammar is ASCII throughout (domains in punycode, URIs encoded).
-        raise _invalid(field, "must be ASCII text.")
+        raise invalid_field(field, "must be ASCII text.")
     return value
 
 
-def siwe_verify(
+def siwe_check(
     *,
     message: str,
     signature: str,
     headless: bool = False,
     expected_address: str | None = None,
     now: dt.datetime | None = None,
-    before_claim: Callable[[VerifiedSiwe], None] | None = None,
 ) -> VerifiedSiwe:
-    """Verify a signed SIWE message and spend its nonce; SiweFailed on any mismatch.
+    """Check a signed SIWE message; SiweFailed on any mismatch. Spends nothing.
 
     headless=True applies the key-creation rules: an expirationTime is required
-    and at most HEADLESS_MAX_LIFETIME ahead, and the nonce may be the client's own.
+    and at most HEADLESS_MAX_LIFETIME ahead (its nonce may be the client's own).
     expected_address: the message must be signed in for this address (any case).
-    before_claim: called with the verified message just before the nonce is spent;
-    whatever it raises (a cheap refusal, e.g. the key cap) leaves the nonce unspent,
-    so the same signed message can be presented again once the cause is gone.
     """
     check_message_text(message)
     signature_bytes = parse_signature(signature)
@@ -132,19 +125,12 @@ def siwe_verify(
         raise SiweFailed(f"SIWE verification failed ({type(exc).__name__})") from None
 
     expiration = parsed.expiration_time._datetime if parsed.expiration_time else None
-    verified = VerifiedSiwe(
+    return VerifiedSiwe(
         address=address,
         nonce=parsed.nonce,
         chain_id=parsed.chain_id,
         expiration_time=expiration,
     )
-    if before_claim is not None:
-        before_claim(verified)
-    # Only now, with the signature good and the caller's checks passed, is the
-    # nonce spent.
-    if not nonce_claim(parsed.nonce, allow_client_nonce=headless):
-        raise SiweFailed("SIWE nonce unknown, expired or already used")
-    return verified
 
 
 _HEADER_SUFFIX = " wants you to sign in with your Ethereum account:"
@@ -214,7 +200,3 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
-
-
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field} {reason}", details={"fields": {field: [reason]}})

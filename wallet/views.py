@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
@@ -16,15 +16,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import ACTIVE_ORG_SESSION_KEY, auth_failed
-from accounts.models import Organization, User
-from apikeys.serializers import APIKeySerializer
+from accounts.authentication import ACTIVE_ORG_SESSION_KEY
+from apikeys.serializers import (
+    APIKeyCreateSerializer,
+    APIKeyWithSecretSerializer,
+)
+from apikeys.views import KEY_LIMIT_REACHED, TAG, APIKeyListCreateView
 from billing.throttling import AnonymousRateThrottle, HeadlessKeyCreateThrottle
+from config.authlog import auth_failed
 from config.net import client_ip
 from config.openapi import error_response
 from wallet.nonces import nonce_issue
-from wallet.serializers import HeadlessKeyCreateSerializer, SiweVerifySerializer
-from wallet.services import headless_key_create, siwe_account_verify, siwe_sign_in
+from wallet.serializers import (
+    HeadlessKeyCreateSerializer,
+    SiweLoginOut,
+    SiweSignInOut,
+    SiweVerifySerializer,
+)
+from wallet.signin import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
 
 
@@ -109,28 +118,9 @@ class SiweVerifyView(AnonymousWalletView):
         except SiweFailed as exc:
             auth_failed(request, exc.reason)
             raise
-        response = Response(
-            {"apiKey": result.key, **_account_body(result.user, result.organization)}
-            | {"isNewAccount": result.is_new_account}
-        )
+        response = Response(SiweSignInOut(result).data)
         response["Cache-Control"] = "no-store"
         return response
-
-
-def _account_body(user: User, organization: Organization) -> dict:
-    return {
-        "user": {
-            "id": str(user.pk),
-            "username": user.username,
-            "walletAddress": user.wallet_address,
-        },
-        "organization": {
-            "id": str(organization.pk),
-            "name": organization.name,
-            "slug": organization.slug,
-            "plan": organization.plan,
-        },
-    }
 
 
 class CsrfProtected(BasePermission):
@@ -189,10 +179,7 @@ class SiweLoginView(AnonymousWalletView):
         # drop it.
         login(request._request, result.user, backend=SESSION_BACKEND)
         request.session[ACTIVE_ORG_SESSION_KEY] = str(result.organization.pk)
-        response = Response(
-            _account_body(result.user, result.organization)
-            | {"isNewAccount": result.is_new_account}
-        )
+        response = Response(SiweLoginOut(result).data)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -211,16 +198,21 @@ class LogoutView(APIView):
 
 
 HEADLESS_FIELDS = frozenset({"address", "message", "signature"})
+CREATE_BODY = PolymorphicProxySerializer(
+    component_name="APIKeyCreateBody",
+    serializers=[APIKeyCreateSerializer, HeadlessKeyCreateSerializer],
+    resource_type_field_name=None,
+)
 
 
-class HeadlessKeyCreationMixin:
-    """For the key list/create view: a POST that carries no credentials but a SIWE
+class APIKeyCollectionView(APIKeyListCreateView):
+    """GET/POST /api/v1/api-keys: the key list/create view of apikeys, plus the
+    create without credentials. A POST that carries no credentials but a SIWE
     proof in its body ({address, message, signature, name, expiresAt?}) creates a
     key for the signing wallet's organization (Ethos style, SPEC §2). Such a
     request is anonymous, so it gets the anonymous throttle and no permission
-    check; the view's `post` hands it to `headless_post`."""
+    check. config/urls.py routes the URL here: wallet stands on apikeys."""
 
-    request: Request
     # For config.openapi.AutoSchema: a POST may come without credentials.
     anonymous_methods = frozenset({"POST"})
 
@@ -234,14 +226,30 @@ class HeadlessKeyCreationMixin:
     def get_permissions(self):
         if self.is_headless_create():
             return [AllowAny()]
-        return super().get_permissions()  # type: ignore[misc]
+        return super().get_permissions()
 
     def get_throttles(self):
         if self.is_headless_create():
             return [HeadlessKeyCreateThrottle()]
-        return super().get_throttles()  # type: ignore[misc]
+        return super().get_throttles()
 
-    def headless_post(self, request: Request) -> Response:
+    @extend_schema(
+        tags=[TAG],
+        summary="Create an API key; the full key is in this response only",
+        description="With credentials: an APIKeyCreateRequest body. Without credentials "
+        "(headless, for wallets and agents): a HeadlessKeyCreateRequest body carrying a "
+        "signed SIWE message; the key is a live key with every permission, for the "
+        "signing wallet's organization, and the anonymous per-address limit applies.",
+        request=CREATE_BODY,
+        responses={
+            201: APIKeyWithSecretSerializer,
+            409: KEY_LIMIT_REACHED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if request.auth is not None:
+            return super().post(request)
+        # No credentials: a SIWE proof in the body.
         body = HeadlessKeyCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -258,7 +266,7 @@ class HeadlessKeyCreationMixin:
             auth_failed(request, exc.reason)
             raise
         response = Response(
-            {"apiKey": APIKeySerializer(key).data, "key": full_key},
+            APIKeyWithSecretSerializer({"apiKey": key, "key": full_key}).data,
             status=status.HTTP_201_CREATED,
         )
         response["Cache-Control"] = "no-store"

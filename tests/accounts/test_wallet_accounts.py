@@ -15,12 +15,12 @@ from eth_account import Account
 
 from accounts.models import Membership, Organization, Role, User
 from accounts.selectors import wallet_account_find
-from accounts.services import wallet_account_get_or_create
 from accounts.wallet_address import checksum_address
 from billing.models import EntryKind, LedgerEntry
 from billing.services import balance_micros
 from config.errors import ValidationFailed
 from tests.helpers import in_parallel
+from wallet.accounts import wallet_account_get_or_create, wallet_account_open
 
 ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # the EIP-55 test vector
 
@@ -124,13 +124,14 @@ class TestWalletAccountGetOrCreate:
 
 @pytest.mark.django_db
 class TestWalletAccountGetOrCreateWithFound:
-    """`found`: the caller's own wallet_account_find answer, not looked up again."""
+    """`found`: the caller's own wallet_account_find answer, not looked up again
+    (wallet_account_open)."""
 
     def test_an_account_found_complete_is_returned_without_a_query(self, django_assert_num_queries):
         user, org, _ = wallet_account_get_or_create(address=ADDRESS)
         found = wallet_account_find(address=ADDRESS)
         with django_assert_num_queries(0):
-            assert wallet_account_get_or_create(address=ADDRESS, found=found) == (
+            assert wallet_account_open(address=ADDRESS, found=found) == (
                 user,
                 org,
                 False,
@@ -140,7 +141,7 @@ class TestWalletAccountGetOrCreateWithFound:
         found = wallet_account_find(address=ADDRESS)
         assert found is None
         with CaptureQueriesContext(connection) as captured:
-            user, org, created = wallet_account_get_or_create(address=ADDRESS, found=found)
+            user, org, created = wallet_account_open(address=ADDRESS, found=found)
         lookups = [
             q["sql"]
             for q in captured.captured_queries
@@ -153,7 +154,7 @@ class TestWalletAccountGetOrCreateWithFound:
     def test_a_stale_nothing_found_still_finds_the_account_made_since(self):
         found = wallet_account_find(address=ADDRESS)  # before another request made it
         user, org, _ = wallet_account_get_or_create(address=ADDRESS)
-        again = wallet_account_get_or_create(address=ADDRESS, found=found)
+        again = wallet_account_open(address=ADDRESS, found=found)
         assert again == (user, org, False)
         assert User.objects.count() == 1
         assert Organization.objects.count() == 1
@@ -164,7 +165,7 @@ class TestWalletAccountGetOrCreateWithFound:
         Membership.objects.filter(user=user).delete()
         found = wallet_account_find(address=ADDRESS)
         assert found == (user, None)
-        again_user, new_org, created = wallet_account_get_or_create(address=ADDRESS, found=found)
+        again_user, new_org, created = wallet_account_open(address=ADDRESS, found=found)
         assert again_user == user and created is False
         assert new_org != org
         assert wallet_account_find(address=ADDRESS) == (user, new_org)

@@ -2,8 +2,9 @@ import pytest
 from django.contrib.admin.sites import site
 
 from accounts.models import User
+from apikeys.check import KeyCode, apikey_verify
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.services import KeyCode, apikey_create, apikey_verify
+from apikeys.services import apikey_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def test_list_and_detail_never_show_secret_or_digest(admin_client, org):
     r = admin_client.get("/admin/apikeys/apikey/")
     assert r.status_code == 200
     page = r.content.decode()
-    assert key.hint in page and "visible" in page and "acme" in page
+    assert key.hint in page and "visible" in page and "Acme" in page  # the organization by name
     assert full not in page and key.digest not in page
     r = admin_client.get(f"/admin/apikeys/apikey/{key.pk}/change/")
     assert r.status_code == 200

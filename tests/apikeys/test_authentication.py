@@ -3,7 +3,6 @@ import string
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -13,6 +12,7 @@ from apikeys import keyformat
 from apikeys.models import APIKey
 from apikeys.services import apikey_regenerate, apikey_revoke
 from tests.helpers import failure_window
+from tests.own_cache import clear_own_keys
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.apikeys.urls")]
 
@@ -233,7 +233,7 @@ def test_has_permission(api, make_key):
 
 
 def test_has_permission_rejects_unknown_names():
-    from apikeys.permissions import HasPermission
+    from accounts.permissions import HasPermission
 
     with pytest.raises(ValueError):
         HasPermission("chat:delete")
@@ -298,7 +298,7 @@ header_text = st.text(
     query=st.one_of(st.none(), st.text(alphabet=string.ascii_letters + "_=&%", max_size=40)),
 )
 def test_fuzzed_headers_never_500(api, x_api_key, authorization, query):
-    cache.clear()
+    clear_own_keys()
     headers = {}
     if x_api_key is not None:
         headers["X-API-Key"] = x_api_key

@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Organization
 from apikeys import keyformat
+from apikeys.check import KeyCode, apikey_verify
 from apikeys.models import APIKey
-from apikeys.services import KeyCode, apikey_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from apikeys import keyformat
 from apikeys.services import apikey_create, apikey_regenerate, apikey_revoke
-from billing import ratelimit
+from config.cache import redis_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,7 @@ def all_database_text() -> str:
 
 
 def all_cache_bytes() -> bytes:
-    client = ratelimit.redis_client()
+    client = redis_client()
     if client is not None:
         return b"\n".join(
             name + b"=" + (client.get(name) or b"")

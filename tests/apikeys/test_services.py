@@ -7,15 +7,12 @@ from django.utils import timezone
 
 from accounts.principal import AuthMethod
 from apikeys import keyformat
+from apikeys.check import KeyCode, apikey_verify
 from apikeys.errors import KeyLimitReached
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.services import (
-    KeyCode,
-    apikey_regenerate,
-    apikey_revoke,
-    apikey_verify,
-)
+from apikeys.services import apikey_regenerate, apikey_revoke
 from config.errors import Conflict, ValidationFailed
+from tests.own_cache import clear_own_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,45 +75,38 @@ def test_active_key_cap(make_key, settings):
     assert APIKey.objects.count() == 4
 
 
-def test_make_room_is_not_called_below_the_cap(make_key, settings):
+def test_replacing_oldest_retires_nothing_below_the_cap(make_key, settings):
     settings.API_KEY_MAX_ACTIVE = 2
-    calls = []
-    make_key(make_room=calls.append)
-    make_key(make_room=calls.append)
-    assert calls == []
+    make_key(replacing_oldest="why")
+    make_key(replacing_oldest="why")
     assert APIKey.objects.active().count() == 2
+    assert not APIKeyEvent.objects.filter(action=EventAction.REVOKED).exists()
 
 
-def test_at_the_cap_make_room_runs_under_the_lock_and_the_keys_are_counted_again(
+def test_at_the_cap_replacing_oldest_retires_the_oldest_key_of_the_same_name(
     make_key, org, settings
 ):
-    settings.API_KEY_MAX_ACTIVE = 2
-    oldest, _ = make_key(name="oldest")
-    make_key()
-    seen = []
-
-    def retire_oldest(locked):
-        seen.append((locked.pk, connection.in_atomic_block))
-        apikey_revoke(key=oldest)
-
-    key, _ = make_key(name="new", make_room=retire_oldest)
-    assert seen == [(org.pk, True)]
+    settings.API_KEY_MAX_ACTIVE = 3
+    oldest, _ = make_key(name="sign-in")
+    younger, _ = make_key(name="sign-in")
+    other, _ = make_key(name="other")
+    key, _ = make_key(name="sign-in", replacing_oldest="make room")
     oldest.refresh_from_db()
     assert oldest.revoked_at is not None
-    assert APIKey.objects.active().count() == 2
-    assert key.name == "new"
+    event = APIKeyEvent.objects.get(key=oldest, action=EventAction.REVOKED)
+    assert event.details == {"reason": "make room"}
+    assert set(APIKey.objects.active()) == {younger, other, key}
 
 
-def test_at_the_cap_make_room_that_frees_nothing_is_refused(make_key, settings):
+def test_at_the_cap_replacing_oldest_without_a_key_of_that_name_is_refused(make_key, settings):
     settings.API_KEY_MAX_ACTIVE = 2
     make_key()
     make_key()
-    calls = []
     with pytest.raises(KeyLimitReached):
-        make_key(name="over", make_room=calls.append)
-    assert len(calls) == 1
+        make_key(name="over", replacing_oldest="make room")
     assert not APIKey.objects.filter(name="over").exists()
     assert APIKey.objects.active().count() == 2
+    assert not APIKeyEvent.objects.filter(action=EventAction.REVOKED).exists()
 
 
 def test_verify_valid_key_gives_principal(make_key, org, user):
@@ -144,11 +134,9 @@ def test_verify_malformed_and_unknown(make_key):
 
 
 def test_verify_expired_revoked_forbidden(make_key):
-    from django.core.cache import cache
-
     expired, expired_full = make_key()
     APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    cache.clear()
+    clear_own_keys()
     assert apikey_verify(expired_full).code is KeyCode.EXPIRED
 
     revoked, revoked_full = make_key()
@@ -184,12 +172,10 @@ def test_regenerate_with_grace_then_revoke_ends_both(make_key):
 
 
 def test_regenerate_grace_ends(make_key):
-    from django.core.cache import cache
-
     key, old = make_key()
     apikey_regenerate(key=key, grace_period_seconds=60)
     APIKey.objects.filter(pk=key.pk).update(previous_digest_expires_at=timezone.now())
-    cache.clear()
+    clear_own_keys()
     assert apikey_verify(old).code is KeyCode.NOT_FOUND
 
 
@@ -216,8 +202,11 @@ def test_last_used_written_once_a_minute_and_new_address_audited_once(make_key):
     with CaptureQueriesContext(connection) as queries:
         for _ in range(100):
             assert apikey_verify(full, ip="10.0.0.1").valid
-    updates = [q for q in queries if q["sql"].startswith("UPDATE")]
+    updates = [q for q in queries if q["sql"].startswith('UPDATE "apikeys_apikey"')]
     assert len(updates) == 1
+    # The per-day usage count is moved in the same once-a-minute batch.
+    usage = [q for q in queries if "apikeys_keyusageday" in q["sql"]]
+    assert [q["sql"].split()[0] for q in usage] == ["UPDATE", "INSERT"]
     key.refresh_from_db()
     assert key.last_used_ip == "10.0.0.1"
     assert key.last_used_at is not None

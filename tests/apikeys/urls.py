@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apikeys.permissions import HasPermission
+from accounts.permissions import HasPermission
 
 
 class WhoAmI(APIView):

@@ -28,7 +28,33 @@ def test_grant_credits_reference_is_idempotent(org, capsys):
     for _ in range(2):
         call_command("grant_credits", "--org=acme", "--usd=1", "--reason=r", "--reference=t-1")
     assert services.balance_micros(organization=org) == 1_000_000
-    assert "was already applied; nothing changed." in capsys.readouterr().out
+    entry = LedgerEntry.objects.get()
+    when = entry.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert capsys.readouterr().out == (
+        "Granted 1.000000 USD to acme; balance 1.000000 USD.\n"
+        f"Reference 't-1' was already applied (ledger entry {entry.pk} of {when} UTC, "
+        "1.000000 USD to acme); nothing changed. Balance 1.000000 USD.\n"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("second", [["--org=other", "--usd=1"], ["--org=acme", "--usd=2"]])
+def test_grant_credits_reference_used_for_another_grant_is_an_error(org, second, capsys):
+    from accounts.services import organization_create
+
+    other = organization_create(name="Other", slug="other")
+    call_command("grant_credits", "--org=acme", "--usd=1", "--reason=r", "--reference=t-1")
+    entry = LedgerEntry.objects.get()
+    with pytest.raises(CommandError) as exc:
+        call_command("grant_credits", *second, "--reason=r", "--reference=t-1")
+    when = entry.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert str(exc.value) == (
+        f"Reference 't-1' is already used by ledger entry {entry.pk} of {when} UTC, "
+        "1.000000 USD to acme; nothing changed."
+    )
+    assert capsys.readouterr().out == "Granted 1.000000 USD to acme; balance 1.000000 USD.\n"
+    assert LedgerEntry.objects.count() == 1
+    assert services.balance_micros(organization=other) == 0
 
 
 @pytest.mark.django_db

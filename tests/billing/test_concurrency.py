@@ -6,7 +6,7 @@ from django.core.management import call_command
 from accounts.services import organization_create
 from billing import services
 from billing.models import LedgerEntry
-from billing.services import InsufficientCredits
+from config.errors import InsufficientCredits
 from tests.helpers import in_parallel
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from billing import ratelimit
+from config import ratelimit
 
 
 @pytest.mark.parametrize(

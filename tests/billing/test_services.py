@@ -4,8 +4,7 @@ from django.db import IntegrityError, connection, transaction
 
 from billing import services
 from billing.models import CreditAccount, EntryKind, LedgerEntry
-from billing.services import InsufficientCredits
-from config.errors import ValidationFailed
+from config.errors import InsufficientCredits, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

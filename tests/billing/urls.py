@@ -7,11 +7,19 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apikeys.permissions import HasPermission
+from accounts.permissions import HasPermission
 from billing.metering import Metered
-from billing.throttling import AnonymousRateThrottle, SiweNonceThrottle, SiweVerifyThrottle
+from billing.throttling import AnonymousRateThrottle
 from config.errors import ServiceUnavailable
 from config.urls import urlpatterns as project_urls
+
+
+class SiweNonceThrottle(AnonymousRateThrottle):
+    scope = "siwe-nonce"
+
+
+class SiweVerifyThrottle(AnonymousRateThrottle):
+    scope = "siwe-verify"
 
 
 class AnonNonce(APIView):

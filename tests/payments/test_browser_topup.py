@@ -6,7 +6,6 @@ the new balance comes back."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from eth_account import Account
@@ -15,10 +14,7 @@ from billing.models import LedgerEntry, Payment, PaymentStatus
 
 CHROMIUM = "/usr/bin/chromium"
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no Chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 PROVIDER = """
 window.ethereum = {

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import siwe
 from django.conf import settings
 from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from wallet.authentication import signed_message
+from wallet.messages import personal_sign, siwe_message_text
+from wallet.nonces import nonce_claim
+from wallet.siwe_verify import SiweFailed, VerifiedSiwe, siwe_check
 
 
 def new_wallet():
@@ -18,11 +19,7 @@ def new_wallet():
 
 
 def sign(account, text: str) -> str:
-    return "0x" + account.sign_message(encode_defunct(text=text)).signature.hex()
-
-
-def iso(moment: dt.datetime) -> str:
-    return siwe.ISO8601Datetime.from_datetime(moment)
+    return personal_sign(account, text)
 
 
 def siwe_text(
@@ -42,6 +39,7 @@ def siwe_text(
 ) -> str:
     """A SIWE message for our domain, valid now, unless told otherwise.
 
+    Built by wallet.messages, the builder the command-line wallet uses.
     expiration=True means "five minutes from now"; None or False: no expirationTime.
     A timedelta for issued_at, expiration or not_before is an offset from the moment
     this function runs, so parametrized cases never hold an instant computed at
@@ -53,20 +51,18 @@ def siwe_text(
     issued_at, expiration, not_before = (
         now + v if isinstance(v, dt.timedelta) else v for v in (issued_at, expiration, not_before)
     )
-    message = siwe.SiweMessage(
+    return siwe_message_text(
         scheme=scheme,
         domain=domain or settings.APP_DOMAIN,
         address=address or account.address,
         uri=uri or settings.APP_ORIGIN,
-        version="1",
         chain_id=chain_id,
-        issued_at=iso(issued_at or now),
+        issued_at=issued_at or now,
         nonce=nonce,
         statement=statement,
-        expiration_time=iso(expiration) if expiration else None,
-        not_before=iso(not_before) if not_before else None,
+        expiration_time=expiration or None,
+        not_before=not_before,
     )
-    return message.prepare_message()
 
 
 def wallet_headers(
@@ -85,3 +81,12 @@ def wallet_headers(
         "X-Timestamp": ts,
         "X-Wallet-Signature": sign(account, text),
     }
+
+
+def siwe_verify(*, message, signature, headless=False, **kwargs) -> VerifiedSiwe:
+    """The message check, then the nonce's one use: the first and fourth steps of
+    every sign-in (wallet.signin), without an account."""
+    verified = siwe_check(message=message, signature=signature, headless=headless, **kwargs)
+    if not nonce_claim(verified.nonce, allow_client_nonce=headless):
+        raise SiweFailed("SIWE nonce unknown, expired or already used")
+    return verified

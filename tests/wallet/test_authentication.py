@@ -19,10 +19,11 @@ from rest_framework.views import APIView
 
 from accounts.models import Membership, Organization
 from accounts.principal import AuthMethod
-from accounts.services import wallet_account_get_or_create
 from billing.services import balance_micros
 from tests.helpers import failure_window
+from tests.own_cache import clear_own_keys
 from tests.wallet.helpers import new_wallet, sign, wallet_headers
+from wallet.accounts import wallet_account_get_or_create
 from wallet.authentication import WalletSignatureAuthentication, signed_message
 from wallet.principals import principal_cache_key
 
@@ -114,7 +115,7 @@ class TestValidRequests:
 
     def test_known_wallet_with_cold_cache_costs_one_query(self, wallet, django_assert_num_queries):
         wallet_account_get_or_create(address=wallet.address)
-        cache.clear()
+        clear_own_keys()
         with django_assert_num_queries(1):  # its ownership, with user and organization
             assert call(headers=wallet_headers(wallet))[0] == 200
 

@@ -75,7 +75,7 @@ def test_signed_request_is_503_and_creates_nothing(redis_down):
 
 @pytest.mark.django_db
 def test_signed_request_of_a_known_wallet_is_503(redis_down):
-    from accounts.services import wallet_account_get_or_create
+    from wallet.accounts import wallet_account_get_or_create
 
     wallet = new_wallet()
     wallet_account_get_or_create(address=wallet.address)

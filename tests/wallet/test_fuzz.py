@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.errors import ValidationFailed
-from tests.wallet.helpers import new_wallet, sign, siwe_text, wallet_headers
+from tests.wallet.helpers import new_wallet, sign, siwe_text, siwe_verify, wallet_headers
 from tests.wallet.test_authentication import call
-from wallet.siwe_verify import SiweFailed, siwe_verify
+from wallet.siwe_verify import SiweFailed
 
 WALLET = new_wallet()
 

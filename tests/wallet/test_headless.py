@@ -295,7 +295,7 @@ class TestHeadlessRefusals:
 
 @pytest.mark.django_db
 def test_existing_org_key_count_is_unaffected_by_failures(api, wallet):
-    from accounts.services import wallet_account_get_or_create
+    from wallet.accounts import wallet_account_get_or_create
 
     _, org, _ = wallet_account_get_or_create(address=wallet.address)
     apikey_create(organization=org, name="existing")

@@ -16,10 +16,10 @@ from django.conf import settings
 from pydantic import ValidationError
 from siwe.parsed import RegExpParsedMessage
 
-from tests.wallet.helpers import new_wallet, sign, siwe_text
+from tests.wallet.helpers import new_wallet, sign, siwe_text, siwe_verify
 from wallet.nonces import nonce_issue
 from wallet.siwe_message import SiweMessage, Timestamp, rule_checked, uri_checked
-from wallet.siwe_verify import SiweFailed, siwe_verify
+from wallet.siwe_verify import SiweFailed
 
 WALLET = new_wallet()
 

@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from config.errors import ValidationFailed
-from tests.wallet.helpers import new_wallet, sign, siwe_text
+from tests.wallet.helpers import new_wallet, sign, siwe_text, siwe_verify
 from wallet import nonces
 from wallet.nonces import nonce_claim, nonce_issue
-from wallet.siwe_verify import SiweFailed, siwe_verify
+from wallet.siwe_verify import SiweFailed
 
 
 @pytest.fixture

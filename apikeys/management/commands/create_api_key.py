@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.principal import Environment
 from accounts.services import organization_create
 from apikeys.services import apikey_create
 from config.errors import ServiceError
@@ -79,7 +80,7 @@ class Command(BaseCommand):
                 organization=organization,
                 name=options["name"],
                 permissions=permissions,
-                environment="test" if options["test"] else "live",
+                environment=Environment.TEST if options["test"] else Environment.LIVE,
                 rate_limit=options["rate_limit"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )

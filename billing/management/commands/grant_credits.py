@@ -38,9 +38,23 @@ class Command(BaseCommand):
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
         entry = result.entry
-        if not result.created:
-            self.stdout.write(f"Reference {reference!r} was already applied; nothing changed.")
+        if result.created:
+            self.stdout.write(
+                f"Granted {format_usd(entry.amount_micros)} USD to {organization.slug}; "
+                f"balance {format_usd(entry.balance_after_micros)} USD."
+            )
+            return
+        # The reference was used before: nothing moved now, whatever that entry was.
+        earlier = (
+            f"ledger entry {entry.pk} of {entry.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+            f"{format_usd(entry.amount_micros)} USD to {entry.organization.slug}"
+        )
+        if entry.organization_id != organization.pk or entry.amount_micros != amount:
+            raise CommandError(
+                f"Reference {reference!r} is already used by {earlier}; nothing changed."
+            )
+        balance = format_usd(services.balance_micros(organization=organization))
         self.stdout.write(
-            f"Granted {format_usd(entry.amount_micros)} USD to {organization.slug}; "
-            f"balance {format_usd(entry.balance_after_micros)} USD."
+            f"Reference {reference!r} was already applied ({earlier}); nothing changed. "
+            f"Balance {balance} USD."
         )

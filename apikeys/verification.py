@@ -3,7 +3,7 @@
 `key_verify_remote` answers "may this key make this call, and pay for it?" in
 the order of SPEC §4, each step only when the ones before it passed:
 
-    NOT_FOUND, EXPIRED, REVOKED, FORBIDDEN      (apikeys.services.apikey_verify)
+    NOT_FOUND, EXPIRED, REVOKED, FORBIDDEN      (apikeys.check.apikey_verify)
     INSUFFICIENT_PERMISSIONS                    (the permissions asked for)
     RATE_LIMITED                                (the key's own counter, counted here)
     INSUFFICIENT_CREDITS                        (the debit of `cost`)
@@ -19,22 +19,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from accounts.principal import permits
-from apikeys.services import KeyCode, KeyInfo, apikey_verify
-from billing import ratelimit, services
+from accounts.principal import is_charged, permits
+from apikeys.check import KeyCode, KeyInfo, apikey_verify
+from billing import services
 from billing.models import EntryKind
-from config.errors import Conflict
+from config import ratelimit
+from config.errors import Conflict, InsufficientCredits
 
-
-class VerifyCode(StrEnum):
-    VALID = "VALID"
-    NOT_FOUND = "NOT_FOUND"
-    EXPIRED = "EXPIRED"
-    REVOKED = "REVOKED"
-    FORBIDDEN = "FORBIDDEN"
-    INSUFFICIENT_PERMISSIONS = "INSUFFICIENT_PERMISSIONS"
-    RATE_LIMITED = "RATE_LIMITED"
-    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+# The key check's codes, then the steps only the verify endpoint takes.
+VerifyCode = StrEnum(
+    "VerifyCode",
+    [(code.name, code.value) for code in KeyCode]
+    + [
+        (step, step)
+        for step in ("INSUFFICIENT_PERMISSIONS", "RATE_LIMITED", "INSUFFICIENT_CREDITS")
+    ],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ def key_verify_remote(
     if not rate.allowed:
         return Verification(VerifyCode.RATE_LIMITED, key=info, rate=rate)
 
-    if cost_micros == 0 or info.environment == "test":
+    if cost_micros == 0 or not is_charged(info.environment):
         balance = services.balance_micros(organization=info.organization_id)
         return Verification(VerifyCode.VALID, key=info, rate=rate, credits_remaining_micros=balance)
 
@@ -104,7 +104,7 @@ def key_verify_remote(
                 "requestId": request_id,
             },
         )
-    except services.InsufficientCredits:
+    except InsufficientCredits:
         balance = services.balance_micros(organization=info.organization_id)
         return Verification(
             VerifyCode.INSUFFICIENT_CREDITS, key=info, rate=rate, credits_remaining_micros=balance

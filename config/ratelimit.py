@@ -9,36 +9,28 @@ reset at the same second. Counter keys are `rl:` plus a hash, as its own are.
 into its single cache round trip (`counter_key()` / `state_from_count()`), the DRF
 throttle and the anonymous limits call `hit()` directly.
 
-When the cache is unreachable, RATE_LIMIT_FAIL_OPEN decides, here and only
-here: true (the default) lets the request through and logs at ERROR (a rate
-limit is not worth an outage, and nothing here guards money or secrets); false
-raises ServiceUnavailable, which the API answers with 503 SERVICE_UNAVAILABLE.
-Never a 500 either way.
+When the cache is unreachable, config.cache's first policy decides
+(RATE_LIMIT_FAIL_OPEN): through and logged, or 503. Never a 500 either way.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import re
 import time
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django_redis.cache import RedisCache
+from django.core.cache import cache
 
-from config.errors import ServiceUnavailable
+from config import cache as shared_cache
+from config.env import parse_rate
 
-logger = logging.getLogger("gatehouse.ratelimit")
+__all__ = ["parse_rate"]  # the one parser of rate strings lives with the settings readers
 
 # Counter keys live a little past their window, as django-ratelimit's do.
 EXPIRATION_FUDGE = 5
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +53,6 @@ class RateState:
         }
 
 
-@lru_cache(maxsize=64)
-def parse_rate(rate: str) -> tuple[int, int]:
-    """ "20/m" -> (20, 60); "100/5m" -> (100, 300). Raises ValueError on anything else."""
-    match = _RATE_RE.match(rate.strip()) if isinstance(rate, str) else None
-    if not match:
-        raise ValueError(f"rate must look like 20/m or 100/5m, got {rate!r}")
-    count, multiplier, unit = match.groups()
-    period = _PERIODS[unit] * (int(multiplier) if multiplier else 1)
-    if int(count) < 1 or period < 1:
-        raise ValueError(f"rate must allow at least one request per period, got {rate!r}")
-    return int(count), period
-
-
 def window_end(bucket: str, period: int, now: float | None = None) -> int:
     """End of the bucket's current window (django-ratelimit's staggered windows)."""
     ts = int(time.time() if now is None else now)
@@ -93,20 +72,9 @@ def state_from_count(count: int, limit: int, window: int) -> RateState:
     )
 
 
-def redis_client(backend: Any = None) -> Any | None:
-    """The raw Redis client behind the default cache (django-redis), else None."""
-    backend = caches["default"] if backend is None else backend
-    if not isinstance(backend, RedisCache):
-        return None
-    return backend.client.get_client(write=True)
-
-
 def _fail_open(limit: int, window: int) -> RateState:
-    """The counter could not be read or written: follow RATE_LIMIT_FAIL_OPEN."""
-    if not settings.RATE_LIMIT_FAIL_OPEN:
-        logger.error("Rate-limit counter unavailable; refusing the request", exc_info=True)
-        raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.")
-    logger.error("Rate-limit counter unavailable; letting the request through", exc_info=True)
+    """The counter could not be read or written (config.cache policy 1)."""
+    shared_cache.counter_unavailable()
     return RateState(limit=limit, remaining=limit, reset=window, allowed=True)
 
 
@@ -115,16 +83,7 @@ def hit(bucket: str, limit: int, period: int = 60) -> RateState:
     window = window_end(bucket, period)
     key = counter_key(bucket, period, window)
     try:
-        client = redis_client()
-        if client is not None:
-            raw = cache.make_key(key)
-            count = int(client.incr(raw))
-            if count == 1:  # the window's first hit sets its expiry
-                client.expire(raw, period + EXPIRATION_FUDGE)
-        elif cache.add(key, 1, period + EXPIRATION_FUDGE):
-            count = 1
-        else:
-            count = cache.incr(key)
+        count = shared_cache.incr_counter(key, period + EXPIRATION_FUDGE)
     except Exception:
         return _fail_open(limit, window)
     return state_from_count(count, limit, window)

@@ -1,0 +1,189 @@
+"""The shared cache (Redis in production): the only raw Redis access, and the
+three policies for when it cannot be reached. Never a 500 under any of them:
+
+1. Rate counters fail open (`counter_unavailable`): RATE_LIMIT_FAIL_OPEN true
+   (the default) lets the request through and logs at ERROR, because a rate
+   limit is not worth an outage; false answers 503 SERVICE_UNAVAILABLE.
+2. Security state fails closed (`add`, `add_and_get`, `take`, `get`, `put`):
+   nonces and replay markers must neither be accepted (a replay could slip
+   through) nor crash, so every failure is `ServiceUnavailable` (503).
+3. The API-key cache falls back to the database (`key_cache_unavailable`): the
+   row is the truth, so the check reads it and the request goes on.
+
+Both backends we run make `add` a set-if-absent and `delete` report whether the
+key existed, atomically: Redis through SET NX and DEL (which returns a count,
+so of many concurrent deleters exactly one sees 1), and the local-memory cache
+under its lock. django-redis configured to ignore exceptions would answer None;
+callers treat anything but True as "no", so that fails closed too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
+
+from config.errors import ServiceUnavailable
+
+logger = logging.getLogger("gatehouse.cache")
+ratelimit_logger = logging.getLogger("gatehouse.ratelimit")
+keys_logger = logging.getLogger("gatehouse.apikeys")
+
+_CACHE_ERRORS = (RedisError, ConnectionInterrupted, OSError)
+
+
+def redis_client(backend: Any = None) -> Any | None:
+    """The raw Redis client behind the default cache (django-redis), else None."""
+    backend = caches["default"] if backend is None else backend
+    if not isinstance(backend, RedisCache):
+        return None
+    return backend.client.get_client(write=True)
+
+
+def decode(raw: bytes) -> Any:
+    """A value read raw from Redis, decoded as django-redis wrote it."""
+    return caches["default"].client.decode(raw)
+
+
+def read_and_count(
+    names: list[str],
+    counter: str | None,
+    ttl: int,
+    also_count: tuple[str, int] | None = None,
+) -> tuple[list[Any], int | None, bool]:
+    """The API-key hot path's one round trip: the values under `names`, and
+    `counter` incremented (given its expiry `ttl` on the window's first hit).
+
+    Returns (values, count, raw): on Redis one pipeline of MGET and INCR, and the
+    values are the raw bytes (`raw` True: `decode` them, or memoise on the bytes);
+    elsewhere decoded values. A missing name is None. `also_count` (name, ttl): a
+    second counter incremented in the same round trip, given `ttl` when new. Cache
+    errors propagate: the caller applies policy 3.
+    """
+    backend = caches["default"]  # resolved once: each `cache.` goes through a proxy
+    client = redis_client(backend)
+    if client is None:
+        found = backend.get_many(names)
+        n = None
+        if counter is not None:
+            n = 1 if backend.add(counter, 1, ttl) else backend.incr(counter)
+        if also_count is not None and not backend.add(also_count[0], 1, also_count[1]):
+            backend.incr(also_count[0])
+        return [found.get(name) for name in names], n, False
+    # Two commands in one round trip: few commands keep redis-py's per-command
+    # packing and parsing off the hot path.
+    make_key = backend.make_key
+    pipe = client.pipeline(transaction=False)
+    pipe.mget([make_key(name) for name in names])
+    if counter is not None:
+        pipe.incr(make_key(counter))
+    if also_count is not None:
+        pipe.incr(make_key(also_count[0]))
+    results = pipe.execute()
+    n = int(results[1]) if counter is not None else None
+    if n == 1:
+        # First request of the window: give the counter its expiry (once per key
+        # and window, so this second round trip is rare).
+        client.expire(make_key(counter), ttl)
+    if also_count is not None and int(results[-1]) == 1:
+        client.expire(make_key(also_count[0]), also_count[1])  # rarer still
+    return results[0], n, True
+
+
+def incr_counter(key: str, period: int) -> int:
+    """Count one hit on a fixed-window counter that lives `period` seconds (the
+    first hit sets its expiry). Cache errors propagate: the caller applies policy 1."""
+    client = redis_client()
+    if client is not None:
+        raw = cache.make_key(key)
+        count = int(client.incr(raw))
+        if count == 1:  # the window's first hit sets its expiry
+            client.expire(raw, period)
+        return count
+    if cache.add(key, 1, period):
+        return 1
+    return cache.incr(key)
+
+
+def counter_unavailable() -> None:
+    """Policy 1, after a rate counter could not be read or written: return (let
+    the request through, logged) or raise ServiceUnavailable, per RATE_LIMIT_FAIL_OPEN."""
+    if not settings.RATE_LIMIT_FAIL_OPEN:
+        ratelimit_logger.error(
+            "Rate-limit counter unavailable; refusing the request", exc_info=True
+        )
+        raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.")
+    ratelimit_logger.error(
+        "Rate-limit counter unavailable; letting the request through", exc_info=True
+    )
+
+
+def key_cache_unavailable() -> None:
+    """Policy 3, after the key cache failed: log it; the caller reads the database."""
+    keys_logger.exception("Cache unavailable while checking an API key; using the database")
+
+
+def _unavailable(operation: str, exc: Exception) -> ServiceUnavailable:
+    logger.error("Shared cache unavailable during %s: %s", operation, exc)
+    return ServiceUnavailable("Authentication is temporarily unavailable; try again shortly.")
+
+
+def add(key: str, value: Any, timeout: int) -> bool:
+    """Set `key` only if absent; True when this call set it."""
+    try:
+        return cache.add(key, value, timeout=timeout) is True
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("add", exc) from exc
+
+
+def add_and_get(key: str, value: Any, timeout: int, other: str) -> tuple[bool, Any]:
+    """`add(key, ...)` and `get(other)` in one round trip on Redis (a pipeline of
+    SET NX EX and GET), two calls elsewhere. The signed-request hot path: the
+    replay marker and the wallet's cached principal."""
+    try:
+        client = redis_client()
+        if client is None:
+            return cache.add(key, value, timeout=timeout) is True, cache.get(other)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(cache.make_key(key), cache.client.encode(value), nx=True, ex=timeout)  # type: ignore[attr-defined]
+        pipe.get(cache.make_key(other))
+        added, raw = pipe.execute()
+        return added is True, (None if raw is None else cache.client.decode(raw))  # type: ignore[attr-defined]
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("add+get", exc) from exc
+
+
+def take(key: str) -> bool:
+    """Delete `key`; True only for the one caller that removed an existing key."""
+    try:
+        return cache.delete(key) is True
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("delete", exc) from exc
+
+
+def get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("get", exc) from exc
+
+
+def put(key: str, value: Any, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("set", exc) from exc
+
+
+def forget(*keys: str) -> None:
+    """Best-effort invalidation (signal handlers): a failure is logged, not raised,
+    because the entries expire by themselves and a save must not fail for it."""
+    try:
+        cache.delete_many(list(keys))
+    except _CACHE_ERRORS as exc:
+        logger.error("Shared cache unavailable; could not drop %s: %s", keys, exc)
