@@ -12,8 +12,6 @@ from eth_account import Account
 
 from billing.models import LedgerEntry, Payment, PaymentStatus
 
-CHROMIUM = "/usr/bin/chromium"
-
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 PROVIDER = """
@@ -30,17 +28,9 @@ window.ethereum = {
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own
-    # ORM reads are plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield instance
-        instance.close()
+def browser(chromium):
+    """The session's Chromium (tests/browser/conftest.py): one Playwright per session."""
+    return chromium
 
 
 def test_the_browser_wallet_pays_a_top_up(browser, live_server, paying, payer):

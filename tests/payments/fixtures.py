@@ -1,3 +1,6 @@
+"""Fixtures of the local chain, for tests/payments/ and the browser top-up test
+(loaded for the whole suite by tests/conftest.py's pytest_plugins)."""
+
 import pytest
 
 from tests.payments.chain import start_chain, stop_chain
