@@ -1,6 +1,6 @@
 .PHONY: run test lint audit format bench mutation
 
-run:   ## serve on 127.0.0.1:$(PORT) (default 8000; SQLite, in-process cache): make run PORT=8001
+run:   ## serve on 127.0.0.1:$(PORT) (default 8000; SQLite, in-process cache): make run PORT=8001; LOCAL_CHAIN=1 adds a local EVM chain for x402
 	scripts/run.sh
 
 test:  ## the whole test suite; with DATABASE_URL and REDIS_URL also the concurrency tests

@@ -8,7 +8,7 @@ from accounts.admin import OrganizationAdmin as AccountsOrganizationAdmin
 from accounts.models import Organization
 from billing import services as billing_services
 from billing.forms import GrantCreditsForm
-from billing.models import CreditAccount, EntryKind, LedgerEntry
+from billing.models import CreditAccount, EntryKind, LedgerEntry, Payment
 from billing.money import format_usd
 
 
@@ -52,6 +52,29 @@ class CreditAccountAdmin(ReadOnlyAdmin):
     @admin.display(description="Balance (USD)")
     def balance(self, obj: CreditAccount) -> str:
         return format_usd(obj.balance_micros)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "status",
+        "amount",
+        "payer",
+        "network",
+        "organization",
+        "tx_hash",
+    ]
+    list_filter = ["status", "kind", "network"]
+    search_fields = ["payer", "nonce", "tx_hash", "organization__slug", "beneficiary"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Payment._meta.fields]
+
+    @admin.display(description="Amount (atomic units)")
+    def amount(self, obj: Payment) -> str:
+        return str(obj.amount_atomic)
 
 
 class OrganizationAdmin(AccountsOrganizationAdmin):

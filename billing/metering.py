@@ -40,6 +40,8 @@ from accounts.principal import Principal, is_charged
 from billing import services
 from billing.models import EntryKind
 from billing.money import format_usd, parse_usd
+from billing.paid import pay_per_request
+from billing.x402 import carries_payment
 from config.errors import InsufficientCredits, Unauthorized, status_of
 
 logger = logging.getLogger("gatehouse.metering")
@@ -149,6 +151,12 @@ class Metered:
                 serializer = self.serializer(data=request.data)
                 serializer.is_valid(raise_exception=True)
                 kwargs["validated"] = serializer.validated_data
+            if not isinstance(request.auth, Principal) and carries_payment(request):
+                # No credentials, an x402 payment: it pays instead of credits.
+                request.charge = None  # type: ignore[attr-defined]
+                return pay_per_request(
+                    request, price_micros(self.price), lambda: handler(*args, **kwargs)
+                )
             charge = charge_request(request, price_micros(self.price))
             request.charge = charge  # type: ignore[attr-defined]
             request_id = getattr(request, "request_id", "")

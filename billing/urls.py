@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import topup_views, views
 
 urlpatterns = [
     path("credits", views.CreditsBalanceView.as_view(), name="credits-balance"),
@@ -10,4 +10,5 @@ urlpatterns = [
         name="credits-transactions",
     ),
     path("echo", views.EchoView.as_view(), name="echo"),
+    path("topup/<int:amount>", topup_views.TopUpView.as_view(), name="topup"),
 ]

@@ -17,6 +17,7 @@ from accounts.permissions import HasPermission
 from billing import selectors, services
 from billing.metering import Metered
 from billing.money import format_usd
+from billing.paid import or_paid
 from billing.serializers import (
     BalanceOut,
     EchoIn,
@@ -64,7 +65,8 @@ class EchoView(APIView):
     endpoint (so it needs `chat`, i.e. `chat:write` for a POST) and shows metering end to end.
     """
 
-    permission_classes = [HasPermission("chat")]
+    # Or no credentials and an x402 payment header: pay-per-request.
+    permission_classes = [or_paid(HasPermission("chat"))]
 
     @extend_schema(
         tags=["Metering"],

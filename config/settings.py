@@ -362,6 +362,34 @@ ECHO_PRICE_USD = env_usd("ECHO_PRICE_USD", "0.001")
 # Largest `cost` one POST /api/v1/keys/verify call may charge, USD.
 VERIFY_MAX_COST_USD = env_usd("VERIFY_MAX_COST_USD", "1000")
 
+# --- payments with x402 (billing/x402.py, docs/payments.md) -----------------------
+
+# Where payments go. Empty: payments are off and top-ups answer 503.
+X402_PAY_TO = env_str("X402_PAY_TO")
+# CAIP-2 network of the asset (eip155:8453 is Base, eip155:84532 Base Sepolia).
+X402_NETWORK = env_str("X402_NETWORK", "eip155:8453")
+if not re.fullmatch(r"eip155:[1-9]\d{0,19}", X402_NETWORK):
+    raise ImproperlyConfigured(f"X402_NETWORK must be eip155:<chain id>, got {X402_NETWORK!r}")
+# The name v1 clients know the network by; empty: derived from the chain id, else the CAIP-2 id.
+X402_V1_NETWORK = env_str("X402_V1_NETWORK")
+# The USDC-like EIP-3009 token and its EIP-712 domain (USDC on Base by default).
+X402_ASSET = env_str("X402_ASSET", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913")
+X402_ASSET_NAME = env_str("X402_ASSET_NAME", "USD Coin")
+X402_ASSET_VERSION = env_str("X402_ASSET_VERSION", "2")
+X402_ASSET_DECIMALS = env_int("X402_ASSET_DECIMALS", 6, minimum=6)
+# A remote facilitator; when empty, the SDK's facilitator runs in-process and pays
+# gas with X402_FACILITATOR_PRIVATE_KEY on X402_RPC_URL.
+X402_FACILITATOR_URL = env_str("X402_FACILITATOR_URL")
+X402_FACILITATOR_PRIVATE_KEY = env_str("X402_FACILITATOR_PRIVATE_KEY")
+X402_RPC_URL = env_str("X402_RPC_URL")
+# How long a settlement waits for its receipt before it is recorded `pending`
+# (keep it below the server's worker timeout); reconcile_payments finishes it.
+X402_SETTLE_TIMEOUT_SECONDS = env_int("X402_SETTLE_TIMEOUT_SECONDS", 20, minimum=1)
+# How long a signed authorization may stay valid (the requirements' maxTimeoutSeconds).
+X402_MAX_TIMEOUT_SECONDS = env_int("X402_MAX_TIMEOUT_SECONDS", 300, minimum=10)
+# Top-up amounts offered at POST /api/v1/topup/<amount>, USD.
+TOPUP_AMOUNTS_USD = [int(a) for a in env_list("TOPUP_AMOUNTS_USD", ["10", "50", "100"])]
+
 PLAN_RATE_LIMITS = {
     "free": env_int("PLAN_FREE_RATE_LIMIT", 60, minimum=1),
     "pro": env_int("PLAN_PRO_RATE_LIMIT", 300, minimum=1),

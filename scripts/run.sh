@@ -3,6 +3,11 @@
 # in-process cache: installs, writes .env the first time (DEBUG=1 and a random
 # SECRET_KEY, read by manage.py), migrates, creates a demo organization and an
 # operator account, and prints how to log in.
+#
+# LOCAL_CHAIN=1 also starts a local EVM chain (billing/devchain.py) with a
+# USDC-like token and a funded demo payer, and points x402 payments at it; its
+# settings and keys are written to .devchain.env. Without it payments are off
+# (top-ups answer 503) unless X402_* is configured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -21,8 +26,23 @@ if [ -n "$env_file" ] && [ ! -e "$env_file" ]; then
   echo "Wrote $env_file (DEBUG=1 and a random SECRET_KEY)."
 fi
 export DEBUG=${DEBUG:-1}
+if [ "${LOCAL_CHAIN:-0}" = "1" ]; then
+  rm -f .devchain.env
+  .venv/bin/python -m billing.devchain --env-file .devchain.env >/dev/null &
+  chain_pid=$!
+  trap 'kill "$chain_pid" 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do [ -s .devchain.env ] && break; sleep 0.1; done
+  [ -s .devchain.env ] || { echo "the local chain did not start" >&2; exit 1; }
+  set -a
+  # shellcheck disable=SC1091
+  . ./.devchain.env
+  set +a
+  echo "Local chain on $X402_RPC_URL ($X402_NETWORK), token $X402_ASSET."
+  echo "Demo payer key (1,000 USDC, local chain only): $DEVCHAIN_PAYER_KEY"
+fi
 # The public origin follows the port: the banner, links and the SIWE domain use it.
 export APP_URL=${APP_URL:-http://$HOST:$PORT}
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py bootstrap_demo
-exec .venv/bin/python manage.py runserver "$HOST:$PORT"
+# Not exec: the EXIT trap stops the local chain when the server stops.
+.venv/bin/python manage.py runserver "$HOST:$PORT"

@@ -23,6 +23,9 @@ from django.core.cache import cache
 
 from tests.own_cache import TEST_CACHE_PREFIX, clear_own_keys
 
+# The local chain's fixtures (chain, paying, payer): tests/payments/ and tests/browser/.
+pytest_plugins = ["tests.payments.fixtures"]
+
 SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 # Markers of tests that run only in the PostgreSQL + Redis pass.
 SERVICE_MARKERS = ("concurrency", "browser", "postgresql", "faults")

@@ -26,7 +26,9 @@ def check_error_body(status_code: int, content_type: str, content: bytes) -> dic
     """The checks themselves; returns the parsed body."""
     assert content_type == "application/json", (status_code, content_type)
     body = json.loads(content)
-    assert isinstance(body, dict) and list(body) == ["error"], body
+    # A 402 also carries x402 v1's requirements beside the envelope (SPEC §5).
+    extra = {"x402Version", "accepts"} if status_code == 402 else set()
+    assert isinstance(body, dict) and "error" in body and set(body) - {"error"} <= extra, body
     error = body["error"]
     assert isinstance(error, dict), body
     assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, body

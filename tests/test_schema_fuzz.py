@@ -78,6 +78,13 @@ def _keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _payments_on(settings):
+    # A recipient, so top-ups answer 402 with their requirements rather than 503
+    # (payments off); fuzzed headers never get as far as a facilitator.
+    settings.X402_PAY_TO = "0x" + "11" * 20
+
+
 @pytest.fixture
 def open_limits(settings):
     # Hundreds of requests from one address: lift the anonymous and auth-failure
