@@ -244,3 +244,16 @@ def test_peek_of_a_fresh_and_of_an_exhausted_bucket():
         ratelimit.hit("peek:full", 3)
     full = ratelimit.peek("peek:full", 3)
     assert (full.remaining, full.allowed) == (0, False)
+
+
+@pytest.mark.django_db
+def test_a_locked_out_address_gets_three_unknown_key_lookups_a_minute():
+    bucket = "authfail-lookup:10.9.9.9"
+    fresh_window(bucket)
+    allowed = [ratelimit.locked_out_lookup_allowed("10.9.9.9") for _ in range(4)]
+    assert allowed == [True, True, True, False]
+    # No address (no client IP known): no budget at all.
+    assert ratelimit.locked_out_lookup_allowed(None) is False
+    # The budget is per minute: its counter lives in the one-minute window.
+    window = _window_end(bucket, 60, int(time.time()))
+    assert 60 < cache_ttl(ratelimit.counter_key(bucket, 60, window)) <= 65
