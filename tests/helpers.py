@@ -17,24 +17,11 @@ from django.db import connections
 
 from apikeys import keycache, keyformat
 from config import ratelimit
+from tests.caches import CLOSED_PORT_REDIS  # noqa: F401  (one copy; imported from here by tests)
 
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# A Redis nobody listens on (port 1): every cache call fails fast, as in an outage.
-# No KEY_PREFIX: nothing is ever written there.
-CLOSED_PORT_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-        },
-    }
-}
 
 
 def run_python(
