@@ -34,8 +34,11 @@ def script(
     headers: dict[str, str] | None = None,
     rows: list[dict[str, str]] | None = None,
     threads: int = 2,
+    status: int | None = None,
 ) -> str:
-    """Write a wrk script; returns its path (the caller deletes it and path + ".tsv")."""
+    """Write a wrk script; returns its path (the caller deletes it and path + ".tsv").
+    An answer is good when its body holds `expect` and its status is `status`
+    (any 2xx when None: a row of refusals, such as a 402, names its status)."""
     lines = [f"wrk.method = {_lua_string(method)}"]
     if body is not None:
         lines.append(f"wrk.body = {_lua_string(body)}")
@@ -45,7 +48,9 @@ def script(
     rotating = ""
     if rows is not None:
         rotating = _rotating(rows, path + ".tsv", threads=threads)
-    text = "\n".join(lines) + _CHECK.replace("EXPECT", _lua_string(expect)) + rotating
+    wanted = "status >= 200 and status < 300" if status is None else f"status == {int(status)}"
+    check = _CHECK.replace("EXPECT", _lua_string(expect)).replace("STATUS_OK", wanted)
+    text = "\n".join(lines) + check + rotating
     with os.fdopen(fd, "w") as f:
         f.write(text)
     return path
@@ -71,7 +76,7 @@ function setup(thread)
 end
 
 function response(status, headers, body)
-  if status >= 200 and status < 300 and body and string.find(body, expect, 1, true) then
+  if STATUS_OK and body and string.find(body, expect, 1, true) then
     ok = ok + 1
   else
     bad = bad + 1

@@ -128,9 +128,11 @@ def wrk_row(
     headers: dict[str, str] | None = None,
     method: str = "GET",
     body: str | None = None,
+    status: int | None = None,
     after: Callable[[Result], None] | None = None,
 ) -> Row:
-    """A row that loads one URL with one fixed request and checks every answer."""
+    """A row that loads one URL with one fixed request and checks every answer
+    (a 2xx holding `expect`, or exactly `status` when given)."""
 
     def run(_round: int) -> Result:
         path = lua.script(
@@ -139,6 +141,7 @@ def wrk_row(
             body=body,
             headers=headers,
             threads=load.get("threads", 2),
+            status=status,
         )
         try:
             return harness.wrk(name, url, script=path, **load)

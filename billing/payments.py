@@ -38,6 +38,25 @@ logger = logging.getLogger("gatehouse.payments")
 
 OPEN = (PaymentStatus.RESERVED, PaymentStatus.PENDING)
 
+# The facilitator's verdicts in words a payer can act on. Its own message is
+# not passed on: for a failed simulation it is the raw revert data.
+VERIFY_MESSAGES = {
+    "invalid_exact_evm_payload_signature": "The authorization's signature is not the payer's "
+    "for this token and chain.",
+    "invalid_exact_evm_payload_recipient_mismatch": "The authorization pays someone other "
+    "than this server's recipient.",
+    "invalid_exact_evm_payload_authorization_value_mismatch": "The authorization's value is "
+    "not the amount required.",
+    "invalid_exact_evm_payload_authorization_valid_before": "The authorization has expired "
+    "(or expires too soon); sign a new one.",
+    "invalid_exact_evm_payload_authorization_valid_after": "The authorization is not valid yet.",
+    "invalid_exact_evm_nonce_already_used": "This authorization's nonce has already been used "
+    "on chain.",
+    "invalid_exact_evm_insufficient_balance": "The payer's token balance is too low for this "
+    "payment.",
+    "invalid_exact_evm_transaction_simulation_failed": "The transfer would fail on chain.",
+}
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -64,7 +83,9 @@ def payment_verify(*, incoming: Incoming) -> None:
         ) from exc
     if not result.is_valid:
         reason = result.invalid_reason or "invalid_payment"
-        raise PaymentRefused(reason, result.invalid_message or f"Payment refused: {reason}.")
+        logger.info("x402 verify refused: %s %s", reason, result.invalid_message)
+        message = VERIFY_MESSAGES.get(reason, f"The payment was refused ({reason}).")
+        raise PaymentRefused(reason, message)
 
 
 def payment_reserve(

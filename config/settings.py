@@ -202,8 +202,6 @@ def _rate(name: str, default: str) -> str:
 # of the window: per account, and per client address (offices share one).
 LOGIN_FAILURES_PER_ACCOUNT = _rate("LOGIN_FAILURES_PER_ACCOUNT", "10/15m")
 LOGIN_FAILURES_PER_ADDRESS = _rate("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
-# New accounts per client address, by any path that creates one.
-SIGNUP_RATE = _rate("SIGNUP_RATE", "10/h")
 
 # Password-reset mail: printed on the console unless an SMTP host is configured.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

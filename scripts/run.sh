@@ -26,6 +26,8 @@ if [ -n "$env_file" ] && [ ! -e "$env_file" ]; then
   echo "Wrote $env_file (DEBUG=1 and a random SECRET_KEY)."
 fi
 export DEBUG=${DEBUG:-1}
+# The public origin follows the port: the banner, links and the SIWE domain use it.
+export APP_URL=${APP_URL:-http://$HOST:$PORT}
 if [ "${LOCAL_CHAIN:-0}" = "1" ]; then
   rm -f .devchain.env
   .venv/bin/python -m billing.devchain --env-file .devchain.env >/dev/null &
@@ -38,10 +40,11 @@ if [ "${LOCAL_CHAIN:-0}" = "1" ]; then
   . ./.devchain.env
   set +a
   echo "Local chain on $X402_RPC_URL ($X402_NETWORK), token $X402_ASSET."
+  # The demo payer as a wallet key file, for `gatehouse-wallet --key-file … topup`.
+  (umask 077 && printf '%s\n' "$DEVCHAIN_PAYER_KEY" > .devchain-payer.key)
   echo "Demo payer key (1,000 USDC, local chain only): $DEVCHAIN_PAYER_KEY"
+  echo "Pay a top-up: .venv/bin/gatehouse-wallet --key-file .devchain-payer.key topup $APP_URL 10"
 fi
-# The public origin follows the port: the banner, links and the SIWE domain use it.
-export APP_URL=${APP_URL:-http://$HOST:$PORT}
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py bootstrap_demo
 # Not exec: the EXIT trap stops the local chain when the server stops.

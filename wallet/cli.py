@@ -4,9 +4,12 @@
     gatehouse-wallet sign-in URL                 # SIWE: prints a new API key
     gatehouse-wallet headers METHOD PATH         # the three X-Wallet-* headers
     gatehouse-wallet create-key URL --name NAME  # headless key creation: prints the key
+    gatehouse-wallet topup URL AMOUNT            # buy credits with x402: prints the balance
 
 It speaks to a Gatehouse server over HTTP only (no Django here), and builds the
-texts it signs with wallet.messages, the builder the server's tests use. The
+texts it signs with wallet.messages, the builder the server's tests use; `topup`
+signs the payment the server's 402 asks for with the x402 SDK's own client
+(billing.x402_buyer). The
 domain, URI, chain and nonce of a SIWE message come from the server's nonce
 endpoint, so the same commands work on any port or origin.
 """
@@ -21,10 +24,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 
+from billing.x402_buyer import BuyerRefusal, payment_header
 from wallet.messages import personal_sign, signed_request_text, siwe_message_text
 
 DEFAULT_KEY_FILE = "wallet.key"
@@ -37,27 +43,47 @@ class CliError(Exception):
     """A failure to report on stderr with exit status 1."""
 
 
-def _http(method: str, url: str, body: dict | None = None) -> dict:
+def _exchange(
+    method: str, url: str, body: dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, dict]:
+    """(status, headers, JSON body) of one request; an HTTP error status is an answer."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (_base checks)
     request.add_header("Accept", "application/json")
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (http(s) only)
-            return json.load(response)
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http(s) only)
+            return response.status, response.headers, _json(response.read())
     except urllib.error.HTTPError as exc:
-        raise CliError(f"{method} {url}: {exc.code} {_error_text(exc.read())}") from exc
+        return exc.code, exc.headers, _json(exc.read())
     except urllib.error.URLError as exc:
         raise CliError(f"{method} {url}: {exc.reason}") from exc
 
 
-def _error_text(raw: bytes) -> str:
+def _http(method: str, url: str, body: dict | None = None) -> dict:
+    status, _, answer = _exchange(method, url, body)
+    if status >= 400:
+        raise CliError(f"{method} {url}: {status} {_error_text(answer)}")
+    return answer
+
+
+def _json(raw: bytes) -> dict:
     try:
-        error = json.loads(raw)["error"]
+        answer = json.loads(raw)
+    except ValueError:
+        return {"raw": raw.decode(errors="replace")[:200]}
+    return answer if isinstance(answer, dict) else {"raw": str(answer)[:200]}
+
+
+def _error_text(answer: dict) -> str:
+    try:
+        error = answer["error"]
         return f"{error['code']}: {error['message']}"
-    except (ValueError, KeyError, TypeError):
-        return raw.decode(errors="replace")[:200]
+    except (KeyError, TypeError):
+        return str(answer.get("raw", answer))[:200]
 
 
 def _base(url: str) -> str:
@@ -91,6 +117,16 @@ def _signed_siwe(base: str, account) -> tuple[str, str]:
         expiration_time=now + MESSAGE_LIFETIME,
     )
     return message, personal_sign(account, message)
+
+
+def _usd(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount of USD: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive amount of USD: {text!r}")
+    return value
 
 
 def cmd_new(args: argparse.Namespace) -> None:
@@ -142,7 +178,34 @@ def cmd_headers(args: argparse.Namespace) -> None:
 
 
 def cmd_topup(args: argparse.Namespace) -> None:
-    raise CliError("topup is not available yet: x402 payments are not built (see README)")
+    """Ask for the top-up's 402, sign exactly what it asks (never more than --max-usd),
+    pay it, and print the balance the payment bought."""
+    base, account = _base(args.url), _load(args.key_file)
+    url = f"{base}/api/v1/topup/{args.amount}"
+    body = {"walletAddress": args.for_wallet} if args.for_wallet else {}
+    status, headers, asked = _exchange("POST", url, body)
+    if status != 402:
+        raise CliError(
+            f"POST {url}: expected a 402 asking for payment, got {status} {_error_text(asked)}"
+        )
+    ceiling = args.max_usd if args.max_usd is not None else Decimal(args.amount)
+    try:
+        name, value = payment_header(
+            headers, asked, account, max_usd=ceiling, version=1 if args.v1 else 2
+        )
+    except (BuyerRefusal, ValueError) as exc:
+        raise CliError(f"not paying: {exc}") from exc
+    status, _, paid = _exchange("POST", url, body, {name: value})
+    if status not in (200, 202):
+        raise CliError(f"POST {url}: {status} {_error_text(paid)}")
+    if args.json:
+        print(json.dumps(paid))
+    elif status == 202:
+        # Settlement outlived the server's wait: credited once it is mined
+        # (manage.py reconcile_payments), never twice.
+        print(f"pending: payment {paid['paymentId']} (transaction {paid['transaction']})")
+    else:
+        print(paid["balance"])
 
 
 def parser() -> argparse.ArgumentParser:
@@ -184,9 +247,25 @@ def parser() -> argparse.ArgumentParser:
     )
     headers.set_defaults(run=cmd_headers)
 
-    sub.add_parser("topup", help="pay an x402 top-up (not available yet)").set_defaults(
-        run=cmd_topup
+    topup = sub.add_parser(
+        "topup", help="buy credits with an x402 payment from this wallet; print the balance"
     )
+    topup.add_argument("url", help="the server's origin")
+    topup.add_argument(
+        "amount", type=int, help="whole USD: one of the server's amounts (10, 50, 100)"
+    )
+    topup.add_argument(
+        "--for",
+        dest="for_wallet",
+        metavar="ADDRESS",
+        help="credit this wallet's account (default: the paying wallet's own)",
+    )
+    topup.add_argument(
+        "--max-usd", type=_usd, help="refuse to sign for more than this many USD (default: AMOUNT)"
+    )
+    topup.add_argument("--v1", action="store_true", help="pay with x402 v1 (X-PAYMENT)")
+    topup.add_argument("--json", action="store_true", help="print the whole response")
+    topup.set_defaults(run=cmd_topup)
     return top
 
 

@@ -106,26 +106,45 @@ def test_an_unknown_v1_network(api, paying, payer):
     assert got[0] == "network_mismatch"
 
 
+SIGNATURE = "The authorization's signature is not the payer's for this token and chain."
+
+
 @pytest.mark.parametrize(
-    ("sign", "reason"),
+    ("sign", "reason", "message"),
     [
         # The authorization itself says otherwise than the (matching) requirements.
-        (dict(to=Account.create().address), "invalid_exact_evm_payload_recipient_mismatch"),
-        (dict(value=TEN - 1), "invalid_exact_evm_payload_authorization_value_mismatch"),
-        (dict(valid_before=1), "invalid_exact_evm_payload_authorization_valid_before"),
-        (dict(valid_after=4_000_000_000), "invalid_exact_evm_payload_authorization_valid_after"),
-        (dict(signer=Account.create()), "invalid_exact_evm_payload_signature"),
-        (dict(chain_id=1), "invalid_exact_evm_payload_signature"),
+        (
+            dict(to=Account.create().address),
+            "invalid_exact_evm_payload_recipient_mismatch",
+            "The authorization pays someone other than this server's recipient.",
+        ),
+        (
+            dict(value=TEN - 1),
+            "invalid_exact_evm_payload_authorization_value_mismatch",
+            "The authorization's value is not the amount required.",
+        ),
+        (
+            dict(valid_before=1),
+            "invalid_exact_evm_payload_authorization_valid_before",
+            "The authorization has expired (or expires too soon); sign a new one.",
+        ),
+        (
+            dict(valid_after=4_000_000_000),
+            "invalid_exact_evm_payload_authorization_valid_after",
+            "The authorization is not valid yet.",
+        ),
+        (dict(signer=Account.create()), "invalid_exact_evm_payload_signature", SIGNATURE),
+        (dict(chain_id=1), "invalid_exact_evm_payload_signature", SIGNATURE),
     ],
 )
-def test_authorizations_that_do_not_pay_what_is_asked(api, paying, payer, sign, reason):
+def test_authorizations_that_do_not_pay_what_is_asked(api, paying, payer, sign, reason, message):
     args = {"to": paying.pay_to, "value": TEN, **sign}
     signed = sign_authorization(payer, paying, **args)
 
     got = refused(
         api, paying, payer, {"HTTP_PAYMENT_SIGNATURE": v2_header(signed, accepted(paying))}
     )
-    assert got[0] == reason
+    assert got == (reason, message)
 
 
 def test_a_payer_without_funds(api, paying):
@@ -133,8 +152,9 @@ def test_a_payer_without_funds(api, paying):
     signed = sign_authorization(poor, paying, to=paying.pay_to, value=TEN)
     header = v2_header(signed, accepted(paying))
 
-    assert refused(api, paying, poor, {"HTTP_PAYMENT_SIGNATURE": header})[0] == (
-        "invalid_exact_evm_insufficient_balance"
+    assert refused(api, paying, poor, {"HTTP_PAYMENT_SIGNATURE": header}) == (
+        "invalid_exact_evm_insufficient_balance",
+        "The payer's token balance is too low for this payment.",
     )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 
 from django.conf import settings
@@ -217,3 +220,10 @@ def call(method="GET", path=WHOAMI_PATH, headers=None, view=WhoAmI):
     response = view.as_view()(request)
     response.render()
     return response.status_code, json.loads(response.content)
+
+
+def run_cli(*args: str, key_file, cli: list[str] | None = None):
+    """gatehouse-wallet ARGS in a fresh process with KEY_FILE as its key file."""
+    command = cli or [sys.executable, "-m", "wallet.cli"]
+    env = {**os.environ, "GATEHOUSE_WALLET_KEY_FILE": str(key_file)}
+    return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
 from eth_account import Account
 
 from accounts.models import User
 from apikeys.models import APIKey
+from tests.wallet.helpers import run_cli
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "gatehouse-wallet"
-
-
-@pytest.fixture
-def server(live_server, settings, transactional_db):
-    """The live server, with APP_URL pointing at it (SIWE domain and uri follow)."""
-    url = live_server.url
-    settings.APP_URL = settings.APP_ORIGIN = url
-    settings.APP_DOMAIN = urlsplit(url).netloc
-    return url
-
-
-def wallet(*args: str, key_file: Path, cli: list[str] | None = None):
-    command = cli or [sys.executable, "-m", "wallet.cli"]
-    env = {**os.environ, "GATEHOUSE_WALLET_KEY_FILE": str(key_file)}
-    return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def get(url: str, headers: dict[str, str]) -> dict:
@@ -42,14 +24,14 @@ def get(url: str, headers: dict[str, str]) -> dict:
 
 def test_new_sign_in_headers_and_create_key(server, tmp_path):
     key_file = tmp_path / "wallet.key"
-    made = wallet("new", key_file=key_file, cli=[str(CONSOLE_SCRIPT)])  # the installed script
+    made = run_cli("new", key_file=key_file, cli=[str(CONSOLE_SCRIPT)])  # the installed script
     assert made.returncode == 0, made.stderr
     address = Account.from_key(key_file.read_text().strip()).address
     assert made.stdout == f"{address}\n"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert wallet("address", key_file=key_file).stdout == f"{address}\n"
+    assert run_cli("address", key_file=key_file).stdout == f"{address}\n"
 
-    signed_in = wallet("sign-in", server, key_file=key_file)
+    signed_in = run_cli("sign-in", server, key_file=key_file)
     assert signed_in.returncode == 0, signed_in.stderr
     key = signed_in.stdout.strip()
     assert signed_in.stdout == f"{key}\n" and key.startswith("ek_live_")
@@ -58,7 +40,7 @@ def test_new_sign_in_headers_and_create_key(server, tmp_path):
     assert me["user"]["walletAddress"] == address
     assert me["credits"] == {"balance": "5.000000"}  # a new account's free credits
 
-    printed = wallet("headers", "get", "/api/v1/dashboard?ignored=1", key_file=key_file)
+    printed = run_cli("headers", "get", "/api/v1/dashboard?ignored=1", key_file=key_file)
     assert printed.returncode == 0, printed.stderr
     lines = printed.stdout.splitlines()
     assert [line.split(": ")[0] for line in lines] == [
@@ -71,7 +53,7 @@ def test_new_sign_in_headers_and_create_key(server, tmp_path):
     signed = get(f"{server}/api/v1/dashboard", headers)
     assert (signed["authMethod"], signed["user"]["walletAddress"]) == ("wallet", address)
 
-    created = wallet("create-key", server, "--name", "my-bot", key_file=key_file)
+    created = run_cli("create-key", server, "--name", "my-bot", key_file=key_file)
     assert created.returncode == 0, created.stderr
     bot_key = created.stdout.strip()
     bot = get(f"{server}/api/v1/dashboard", {"X-API-Key": bot_key})
@@ -85,23 +67,23 @@ def test_new_sign_in_headers_and_create_key(server, tmp_path):
 
 def test_failures_say_what_happened_and_exit_1(server, tmp_path):
     key_file = tmp_path / "wallet.key"
-    missing = wallet("sign-in", server, key_file=key_file)
+    missing = run_cli("sign-in", server, key_file=key_file)
     assert (missing.returncode, missing.stdout) == (1, "")
     assert missing.stderr == (
         f"gatehouse-wallet: no key file {key_file} (make one with: gatehouse-wallet new)\n"
     )
-    assert wallet("new", key_file=key_file).returncode == 0
-    again = wallet("new", key_file=key_file)
+    assert run_cli("new", key_file=key_file).returncode == 0
+    again = run_cli("new", key_file=key_file)
     assert (again.returncode, again.stderr) == (
         1,
         f"gatehouse-wallet: {key_file} exists; pass --force to replace it\n",
     )
 
     # A deactivated wallet user: the SIWE 401 is generic (the reason goes to the log).
-    assert wallet("sign-in", server, key_file=key_file).returncode == 0
+    assert run_cli("sign-in", server, key_file=key_file).returncode == 0
     User.objects.update(is_active=False)
     keys_before = APIKey.objects.count()
-    refused = wallet("sign-in", server, key_file=key_file)
+    refused = run_cli("sign-in", server, key_file=key_file)
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr == (
         f"gatehouse-wallet: POST {server}/api/auth/siwe/verify: 401 UNAUTHORIZED: "
@@ -109,12 +91,7 @@ def test_failures_say_what_happened_and_exit_1(server, tmp_path):
     )
     assert APIKey.objects.count() == keys_before
 
-    bad_url = wallet("create-key", "127.0.0.1:8000", "--name", "x", key_file=key_file)
+    bad_url = run_cli("create-key", "127.0.0.1:8000", "--name", "x", key_file=key_file)
     assert bad_url.stderr == (
         "gatehouse-wallet: URL must start with http:// or https://, got '127.0.0.1:8000'\n"
-    )
-    topup = wallet("topup", key_file=key_file)
-    assert (topup.returncode, topup.stderr) == (
-        1,
-        "gatehouse-wallet: topup is not available yet: x402 payments are not built (see README)\n",
     )
