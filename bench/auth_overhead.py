@@ -182,10 +182,7 @@ def main() -> None:
     if len(cold) == 2:
         print(f"\n10^6 / 10^3: {cold[1_000_000] / cold[1_000]:.2f}x")
     found = rounds.problems(stats) + (rounds.problems(million) if million else [])
-    for problem in found:
-        print(f"FAILED: {problem}")
-    if found:
-        raise SystemExit(1)
+    rounds.exit_on(found)
 
 
 if __name__ == "__main__":

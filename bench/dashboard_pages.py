@@ -106,10 +106,7 @@ def main() -> None:
     )
     print(rounds.table(stats, BASELINE))
     found = rounds.problems(stats)
-    for problem in found:
-        print(f"FAILED: {problem}")
-    if found:
-        raise SystemExit(1)
+    rounds.exit_on(found)
 
 
 if __name__ == "__main__":

@@ -125,9 +125,7 @@ def main() -> None:
     base50 = percentile(refused, 0.5)
     print(latency_row(ASKED, refused, None))
     print(latency_row("top-up: verify + settle + credit", paid, base50))
-    if problems:
-        print("\nPROBLEMS:\n" + "\n".join(problems), file=sys.stderr)
-        raise SystemExit(1)
+    rounds.exit_on(problems)
 
 
 ASKED = "402, no payment"

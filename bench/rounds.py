@@ -119,6 +119,14 @@ def problems(stats: dict[str, Stats]) -> list[str]:
     return [f"{s.name}: {p}" for s in stats.values() for p in s.problems]
 
 
+def exit_on(found: list[str]) -> None:
+    """Print each problem and exit 1 if there is any: a wrong answer voids the table."""
+    for problem in found:
+        print(f"FAILED: {problem}")
+    if found:
+        raise SystemExit(1)
+
+
 def wrk_row(
     name: str,
     url: str,

@@ -184,10 +184,7 @@ def main() -> None:
         ratio = rounds.spread(stats[name].ratios(stats[KEY]), "{:.2f}x")
         print(f"{name} / API key: {ratio}")
     found = rounds.problems(stats)
-    for problem in found:
-        print(f"FAILED: {problem}")
-    if found:
-        raise SystemExit(1)
+    rounds.exit_on(found)
 
 
 if __name__ == "__main__":

@@ -278,10 +278,7 @@ def main() -> None:
     for label, (p50, p99) in siwe_rows:
         print(f"| {label} | {p50:.2f} | {p99:.2f} |")
     found = rounds.problems(stats)
-    for problem in found:
-        print(f"FAILED: {problem}")
-    if found:
-        raise SystemExit(1)
+    rounds.exit_on(found)
 
 
 if __name__ == "__main__":

@@ -199,6 +199,42 @@ def other_org(db):
     return organization_create(name="Other", slug="other")
 
 
+def _org_person(org, username: str, role: str):
+    from accounts.models import User
+    from accounts.services import membership_add
+
+    person = User.objects.create_user(
+        username=username, email=f"{username}@example.com", password="correct horse battery"
+    )
+    membership_add(user=person, organization=org, role=role)
+    return person
+
+
+@pytest.fixture
+def member(db, org):
+    """Bob, a plain member of the `org` fixture's organization."""
+    from accounts.models import Role
+
+    return _org_person(org, "bob", Role.MEMBER)
+
+
+@pytest.fixture
+def org_admin(db, org):
+    """Carol, an admin of the `org` fixture's organization (not pytest-django's
+    `admin_user`, a superuser, whose name this must not shadow)."""
+    from accounts.models import Role
+
+    return _org_person(org, "carol", Role.ADMIN)
+
+
+@pytest.fixture
+def wallet():
+    """A new wallet (a real secp256k1 key), never seen by the server."""
+    from eth_account import Account
+
+    return Account.create()
+
+
 @pytest.fixture
 def fund(db):
     """Grant credits through the ledger service: fund(org, micros)."""

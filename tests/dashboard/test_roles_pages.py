@@ -15,8 +15,8 @@ from apikeys.services import apikey_create
 pytestmark = pytest.mark.django_db
 
 
-def test_a_member_cannot_revoke_an_admins_key(member_client, org, admin_user):
-    theirs, full_key = apikey_create(organization=org, created_by=admin_user, name="admin's")
+def test_a_member_cannot_revoke_an_admins_key(member_client, org, org_admin):
+    theirs, full_key = apikey_create(organization=org, created_by=org_admin, name="admin's")
     listing = member_client.get("/keys/")
     assert b"admin&#x27;s" in listing.content
     assert f"/keys/{theirs.pk}/revoke".encode() not in listing.content
@@ -59,20 +59,20 @@ def test_a_member_cannot_touch_an_operators_key(member_client, org):
     assert APIKey.objects.get().revoked_at is None
 
 
-def test_an_admin_manages_every_key(client, org, admin_user, member):
+def test_an_admin_manages_every_key(client, org, org_admin, member):
     members_key, _ = apikey_create(organization=org, created_by=member, name="bob's")
-    client.force_login(admin_user)
+    client.force_login(org_admin)
     assert client.post(f"/keys/{members_key.pk}/revoke").status_code == 302
     assert APIKey.objects.get().revoked_at is not None
 
 
-def test_billing_is_for_owners_and_admins(member_client, client, user, admin_user):
+def test_billing_is_for_owners_and_admins(member_client, client, user, org_admin):
     assert member_client.get("/billing/").status_code == 403
     overview = member_client.get("/")
     assert overview.status_code == 200
     assert b"Credit balance" not in overview.content
     assert b'href="/billing/"' not in overview.content
-    for person in (user, admin_user):
+    for person in (user, org_admin):
         client.force_login(person)
         assert client.get("/billing/").status_code == 200
         assert b"Credit balance" in client.get("/").content
@@ -87,8 +87,8 @@ def test_owners_change_roles(owner_client, org, member):
     assert Membership.objects.get(user=member).role == Role.ADMIN
 
 
-def test_members_and_admins_cannot_change_roles(client, org, member, admin_user, user):
-    for person in (member, admin_user):
+def test_members_and_admins_cannot_change_roles(client, org, member, org_admin, user):
+    for person in (member, org_admin):
         client.force_login(person)
         assert b"/role" not in client.get("/members/").content
         response = client.post(f"/members/{user.pk}/role", {"role": "member"})
@@ -169,8 +169,8 @@ def test_a_members_key_is_no_stronger_than_the_member(member_client, member, org
     assert member_client.post(f"/keys/{strong.pk}/revoke").status_code == 302
 
 
-def test_an_admin_grants_any_permission(client, admin_user):
-    client.force_login(admin_user)
+def test_an_admin_grants_any_permission(client, org_admin):
+    client.force_login(org_admin)
     form = {"form_token": "a" * 32, "name": "ops", "environment": "live", "expires_in": "7"}
     assert client.post("/keys/new", form | {"permissions": ["keys", "billing"]}).status_code == 201
     assert APIKey.objects.get().permissions == ["billing", "keys"]

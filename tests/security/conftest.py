@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.wallet.helpers import new_wallet, wallet_headers
+from tests.wallet.helpers import wallet_headers
 
 CSRF = "c" * 32
 KEYS = "/api/v1/api-keys"
@@ -46,42 +46,9 @@ def error(response) -> tuple[int, str | None]:
 
 
 @pytest.fixture
-def other_org(db):
-    from accounts.services import organization_create
-
-    return organization_create(name="Other", slug="other")
-
-
-@pytest.fixture
-def member(db, org):
-    """Bob, a plain member of the `org` fixture's organization."""
-    from accounts.models import Role, User
-    from accounts.services import membership_add
-
-    bob = User.objects.create_user(username="bob", password="another horse battery")
-    membership_add(user=bob, organization=org, role=Role.MEMBER)
-    return bob
-
-
-@pytest.fixture
-def admin_user(db, org):
-    from accounts.models import Role, User
-    from accounts.services import membership_add
-
-    carol = User.objects.create_user(username="carol", password="a third horse battery")
-    membership_add(user=carol, organization=org, role=Role.ADMIN)
-    return carol
-
-
-@pytest.fixture
 def gateway(db, other_org):
     """An operator-made key holding `verify`, in another organization (a gateway)."""
     from apikeys.services import apikey_create
 
     row, full = apikey_create(organization=other_org, name="gateway", permissions=["verify"])
     return row, full
-
-
-@pytest.fixture
-def wallet():
-    return new_wallet()

@@ -69,8 +69,8 @@ def test_members_key_acts_within_the_members_role(make_key, member):
     assert snapshot(owners) == before
 
 
-def test_admin_manages_every_key_and_sees_billing(make_key, admin_user):
+def test_admin_manages_every_key_and_sees_billing(make_key, org_admin):
     owners, _ = make_key(name="owner's key")
-    session = as_session(admin_user)
+    session = as_session(org_admin)
     assert send(session, "POST", f"{KEYS}/{owners.id}/regenerate", {}).status_code == 200
     assert session.get("/api/v1/credits").status_code == 200

@@ -7,13 +7,6 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.helpers import CLOSED_PORT_REDIS
-from tests.wallet.helpers import new_wallet
-
-
-@pytest.fixture
-def wallet():
-    """A new wallet (a real secp256k1 key), never seen by the server."""
-    return new_wallet()
 
 
 @pytest.fixture
