@@ -4,21 +4,23 @@ The hot path never writes here per request. It adds one INCR of the secret's
 usage counter (`keycache.usage_key`) to the cache round trip it makes anyway, and
 at most once a minute per key (with the lastUsedAt write) `usage_flush` moves
 what is new into the per-day table. The requests of a key's last active minute
-wait in the cache until its next use; a flush just after midnight UTC counts
-the minute before it on the new day.
+wait in the cache until its next use, or until `usage_sweep` (`manage.py
+flush_usage`, from cron) moves them for a key that went quiet; a flush just
+after midnight UTC counts the minute before it on the new day.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from apikeys import keycache
-from apikeys.models import KeyUsageDay
+from apikeys.models import APIKey, KeyUsageDay
 
 
 def usage_add(*, key_id: uuid.UUID, organization_id: uuid.UUID, day: date, requests: int) -> None:
@@ -78,3 +80,33 @@ def usage_flush(*, digest: str, key_id: uuid.UUID, organization_id: uuid.UUID, d
         cache.set(names[1], total, keycache.USAGE_KEEP_SECONDS)
         cache.touch(names[0], keycache.USAGE_KEEP_SECONDS)
     return moved
+
+
+def usage_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Move the cached counts of every key used in the last day into the table,
+    without waiting for the key's next request: (keys with requests moved, requests moved).
+
+    A key is flushed under the hot path's own once-a-minute guard, so the sweep
+    and a request never move one key's count at the same time; a key whose guard
+    is held (a request in the last minute) is left to that request's process
+    and the next sweep. A regenerated key's replaced secret has its own counter.
+    """
+    now = now or timezone.now()
+    since = now - timedelta(seconds=keycache.USAGE_KEEP_SECONDS)
+    rows = APIKey.objects.filter(last_used_at__gte=since).values_list(
+        "pk", "organization_id", "digest", "previous_digest"
+    )
+    keys = moved = 0
+    for key_id, organization_id, *digests in rows.iterator():
+        here = 0
+        for digest in filter(None, digests):
+            if keycache.add_guard(keycache.used_key(digest), keycache.USED_GUARD_SECONDS):
+                here += usage_flush(
+                    digest=digest,
+                    key_id=key_id,
+                    organization_id=organization_id,
+                    day=now.date(),
+                )
+        keys += here > 0
+        moved += here
+    return keys, moved
