@@ -72,14 +72,14 @@ def test_the_billing_page_lists_the_organizations_payments_newest_first(
     newest, oldest = rows
     assert "<td>Pending (sent, not confirmed)</td>" in newest
     assert '<td class="num">50.000000</td>' in newest
-    assert f'<code class="small">{pending.tx_hash}</code>' in newest
-    assert '<td><code class="small"></code></td></tr>' in newest  # not credited yet
+    assert f'<code class="small hash">{pending.tx_hash}</code>' in newest
+    assert '<td><code class="small hash"></code></td></tr>' in newest  # not credited yet
     assert "<td>Settled</td>" in oldest
     assert '<td class="num">10.000000</td>' in oldest
-    assert f'<code class="small">{PAYER}</code>' in oldest
+    assert f'<code class="small hash">{PAYER}</code>' in oldest
     assert f"<td>{NETWORK}</td>" in oldest
-    assert f'<code class="small">{first.tx_hash}</code>' in oldest
-    assert f'<code class="small">x402:{first.pk}</code>' in oldest
+    assert f'<code class="small hash">{first.tx_hash}</code>' in oldest
+    assert f'<code class="small hash">x402:{first.pk}</code>' in oldest
     assert LedgerEntry.objects.get(organization=org).reference == f"x402:{first.pk}"
     assert str(theirs.pk) not in html and theirs.tx_hash not in html
     assert "<span data-x402-balance>10.000000</span> USD" in html
