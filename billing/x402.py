@@ -109,6 +109,19 @@ class Terms:
         )
 
 
+def payments_enabled() -> bool:
+    """Whether this server takes x402 payments: a recipient (else terms() answers
+    503) and a facilitator, remote or in-process (else facilitator() does).
+    Pages ask this before offering to pay."""
+    return bool(settings.X402_PAY_TO) and _facilitator_configured()
+
+
+def _facilitator_configured() -> bool:
+    return bool(settings.X402_FACILITATOR_URL) or bool(
+        settings.X402_FACILITATOR_PRIVATE_KEY and settings.X402_RPC_URL
+    )
+
+
 def terms() -> Terms:
     """The configured terms, or 503 when payments are off (no recipient)."""
     if not settings.X402_PAY_TO:

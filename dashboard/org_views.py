@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,8 +16,9 @@ from accounts.services import membership_role_change
 from apikeys import selectors as key_selectors
 from apikeys.usage import usage_by_day
 from billing.money import format_usd
-from billing.selectors import ledger_recent
+from billing.selectors import ledger_recent, payments_recent
 from billing.services import balance_micros
+from billing.x402 import payments_enabled
 from config.errors import ServiceError
 from dashboard.charts import bar_chart
 from dashboard.forms import OrganizationSwitchForm, RoleForm
@@ -89,6 +91,10 @@ def billing(request: HttpRequest) -> HttpResponse:
         }
         for e in page
     ]
+    payments = [
+        {"payment": p, "amount": format_usd(p.credit_micros)}
+        for p in payments_recent(organization_id=org.pk)
+    ]
     return render(
         request,
         "dashboard/billing.html",
@@ -97,6 +103,8 @@ def billing(request: HttpRequest) -> HttpResponse:
             "balance": format_usd(balance_micros(organization=org.pk)),
             "page": page,
             "rows": rows,
+            "payments": payments,
+            "topup_amounts": settings.TOPUP_AMOUNTS_USD if payments_enabled() else [],
         },
     )
 

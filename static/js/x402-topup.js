@@ -8,15 +8,21 @@
  * balance (202 while the transaction is still pending). Sent with the dashboard
  * session's CSRF token, so the signed-in organization is credited.
  *
- * Any element with `data-x402-topup="10"` starts it when clicked; the answer
- * goes into the element marked `data-x402-balance`, errors into
- * `data-x402-error` (else alert()). `window.GatehouseTopUp.topUp(amount)`
- * returns a promise of the JSON answer for other pages.
+ * Any element with `data-x402-topup="10"` starts it when clicked (the
+ * dashboard's Billing page): the new balance goes into the element marked
+ * `data-x402-balance`, a line saying what was paid into `data-x402-status`,
+ * errors into `data-x402-error` (else alert()). Reloading the page lists the
+ * payment. `window.GatehouseTopUp.topUp(amount)` returns a promise of the JSON
+ * answer for other pages.
  */
 (function () {
   "use strict";
 
   var TOPUP_URL = "/api/v1/topup/";
+  var NO_WALLET =
+    "No browser wallet found: install or unlock an Ethereum wallet (such as MetaMask) " +
+    "holding USDC, then try again.";
+  var DECLINED = "The payment was declined in the wallet; nothing was paid.";
 
   function readCookie(name) {
     var parts = document.cookie ? document.cookie.split(";") : [];
@@ -85,18 +91,32 @@
     };
   }
 
+  /* One EIP-1193 request; a refusal in the wallet (code 4001) reads as such. */
+  async function wallet(request) {
+    try {
+      return await window.ethereum.request(request);
+    } catch (error) {
+      if (error && error.code === 4001) throw new Error(DECLINED);
+      throw new Error("The wallet failed: " + ((error && error.message) || String(error)));
+    }
+  }
+
   async function topUp(amount) {
-    if (!window.ethereum) throw new Error("No browser wallet found.");
+    if (!window.ethereum) throw new Error(NO_WALLET);
     var asked = await post(amount);
-    if (asked.status !== 402) throw new Error("Expected a 402, got " + asked.status + ".");
+    if (asked.status !== 402) {
+      var refused = await asked.json().catch(function () { return {}; });
+      throw new Error((refused.error && refused.error.message) || "Expected a 402, got " + asked.status + ".");
+    }
     var required = JSON.parse(atob(asked.headers.get("PAYMENT-REQUIRED")));
     var accepted = required.accepts[0];
-    var accounts = await window.ethereum.request({ method: "eth_requestAccounts" });
-    var from = accounts[0];
+    var accounts = await wallet({ method: "eth_requestAccounts" });
+    var from = accounts && accounts[0];
+    if (!from) throw new Error("The wallet shared no account.");
     var nonce = randomNonce();
     var validBefore = Math.floor(Date.now() / 1000) + accepted.maxTimeoutSeconds;
     var typed = typedData(from, accepted, nonce, validBefore);
-    var signature = await window.ethereum.request({
+    var signature = await wallet({
       method: "eth_signTypedData_v4",
       params: [from, JSON.stringify(typed)],
     });
@@ -125,11 +145,22 @@
     if (!button) return;
     event.preventDefault();
     button.disabled = true;
-    topUp(button.getAttribute("data-x402-topup"))
+    var amount = button.getAttribute("data-x402-topup");
+    show("[data-x402-error]", "");
+    show("[data-x402-status]", "Waiting for the wallet to sign " + amount + " USD…");
+    topUp(amount)
       .then(function (body) {
-        show("[data-x402-balance]", body.balance !== null ? body.balance : "pending");
+        if (body.balance !== null) {
+          show("[data-x402-balance]", body.balance);
+          show("[data-x402-status]", "Paid " + amount + " USD — balance " + body.balance +
+            " USD. Reload the page to see the payment listed.");
+        } else {
+          show("[data-x402-status]", "Paid " + amount + " USD; the transaction is pending " +
+            "on chain and the credits arrive when it confirms.");
+        }
       })
       .catch(function (error) {
+        show("[data-x402-status]", "");
         if (!show("[data-x402-error]", error.message)) alert(error.message);
       })
       .finally(function () {

@@ -1,6 +1,7 @@
 """A live Gatehouse under gunicorn (DEBUG off, static files collected and served
-by whitenoise) on the test database and Redis, and Debian's Chromium driven by
-Playwright. Runs in the PostgreSQL + Redis pass only (the `browser` marker);
+by whitenoise) on the test database and Redis, taking x402 payments on the
+session's local chain (tests/payments/fixtures.py), and Debian's Chromium
+driven by Playwright. Runs in the PostgreSQL + Redis pass only (the `browser` marker);
 there a missing Chromium fails the tests, it never skips them.
 """
 
@@ -44,7 +45,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_env(static_root: Path, port: int) -> dict[str, str]:
+def _server_env(static_root: Path, port: int, chain=None) -> dict[str, str]:
     db = settings.DATABASES["default"]
     url = urlsplit(os.environ["DATABASE_URL"])
     # The database pytest-django made (test_<name>): the server sees what tests commit.
@@ -59,15 +60,19 @@ def _server_env(static_root: Path, port: int) -> dict[str, str]:
         STATIC_ROOT=str(static_root),
         LOG_LEVEL="WARNING",
     )
+    if chain is not None:
+        # Payments on, as in tests/payments/fixtures.py's `paying`: the Billing page
+        # offers its top-up buttons and the in-process facilitator settles on chain.
+        env.update(chain.settings(), X402_V1_NETWORK="", X402_SETTLE_TIMEOUT_SECONDS="10")
     return env
 
 
 @pytest.fixture(scope="session")
-def live_url(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The base URL of a gunicorn serving Gatehouse as in production."""
+def live_url(django_db_setup, django_db_blocker, tmp_path_factory, chain):
+    """The base URL of a gunicorn serving Gatehouse as in production, payments on."""
     port = _free_port()
     static_root = tmp_path_factory.mktemp("static")
-    env = _server_env(static_root, port)
+    env = _server_env(static_root, port, chain)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
         cwd=ROOT,

@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.services import membership_add, organization_create
 from apikeys.services import apikey_create, apikey_revoke
 from apikeys.usage import usage_add
-from billing.models import EntryKind
+from billing.models import EntryKind, Payment, PaymentKind
+from billing.payments import payment_complete
 from billing.services import credits_grant
 
 from .conftest import DESKTOP, PHONE, make_person, sign_in
@@ -61,13 +62,21 @@ def populate():
                 requests=((d * 37 + i * 11) % 23) * (40 - i * 9) + 20 * (30 - d),
             )
     apikey_revoke(key=keys[3], actor_id=bob.pk)
-    credits_grant(
+    # A top-up paid with x402, settled and credited by the service (the Billing
+    # page lists it; the live server takes payments, so its buttons show too).
+    payment = Payment.objects.create(
+        kind=PaymentKind.TOPUP,
+        x402_version=2,
+        network="eip155:8453",
+        payer="0x5B38Da6a701c568545dCfcB03FcB875f56beddC4",
+        nonce="0x" + "5e" * 32,
+        asset="0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+        pay_to="0xAb8483F64d9C6d1EcF9b849Ae677dD3315835cb2",
+        amount_atomic=25_000_000,
+        credit_micros=25_000_000,
         organization=org,
-        amount_micros=25_000_000,
-        kind=EntryKind.TOPUP,
-        reference="demo-topup",
-        description="x402 top-up, 25 USDC",
     )
+    payment_complete(payment_id=payment.pk, tx_hash="0x" + "7c" * 32)
     credits_grant(
         organization=org,
         amount_micros=5_000_000,

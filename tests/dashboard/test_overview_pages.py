@@ -79,7 +79,7 @@ def test_billing_shows_the_balance_and_pages_the_ledger(owner_client, org):
             description=f"grant {i}",
         )
     first = owner_client.get("/billing/").content.decode()
-    assert "30.000000 USD" in first
+    assert "<dd><span data-x402-balance>30.000000</span> USD</dd>" in first
     assert "grant 29" in first and "grant 4<" not in first
     assert "Page 1 of 2" in first
     assert 'id="top-up"' in first and "x402" in first
