@@ -105,6 +105,7 @@ def billing(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "payments": payments,
             "topup_amounts": settings.TOPUP_AMOUNTS_USD if payments_enabled() else [],
+            "offered_amounts": settings.TOPUP_AMOUNTS_USD,
         },
     )
 

@@ -109,6 +109,11 @@ def test_the_buttons_follow_the_configured_amounts(owner_client, payments_on, se
     settings.TOPUP_AMOUNTS_USD = [5, 25]
     html = owner_client.get("/billing/").content.decode()
     assert re.findall(r'data-x402-topup="(\d+)"', html) == ["5", "25"]
+    # The explanation names the same amounts, with or without the buttons.
+    assert "with a payment header, for 5, 25 USD)" in html
+    settings.X402_PAY_TO = ""
+    html = owner_client.get("/billing/").content.decode()
+    assert "data-x402-topup" not in html and "with a payment header, for 5, 25 USD)" in html
 
 
 @pytest.mark.parametrize(
