@@ -94,7 +94,7 @@ def test_a_refusing_wallet_leaves_everything_as_it_was(browser, live_server, pay
 
     error = page.evaluate("window.GatehouseTopUp.topUp(10).then(() => null, (e) => e.message)")
 
-    assert error == "Payment refused: invalid_exact_evm_payload_signature."
+    assert error == "The authorization's signature is not the payer's for this token and chain."
     assert Payment.objects.count() == 0
     assert paying.balance(payer.address) == before
 
