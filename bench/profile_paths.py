@@ -1,9 +1,12 @@
 """In-process profile of one hot path, with its round trips counted per request.
 
-    .venv/bin/python bench/profile_paths.py PATH [-n 2000] [--pyinstrument]
+    .venv/bin/python bench/profile_paths.py PATH [-n 2000] [--pyinstrument | --cpu]
 
 (--pyinstrument needs the pyinstrument package, which is not a dependency: cProfile
-is the default.)
+is the default.) --cpu runs no profiler: it times 5 batches of N requests with
+`time.process_time()` and prints the median CPU time per request, a figure far less
+sensitive to other load on the machine than wall time (it still grows somewhat
+with cache contention, so compare figures taken under similar load).
 
 PATH is one of: noauth, key, verify, verify-cost, wallet, siwe. The requests go
 straight into the WSGI application (no server, no sockets but PostgreSQL's and
@@ -87,6 +90,9 @@ def main() -> None:
     ap.add_argument("path", choices=["noauth", "key", "verify", "verify-cost", "wallet", "siwe"])
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--pyinstrument", action="store_true")
+    ap.add_argument(
+        "--cpu", action="store_true", help="no profiler: median CPU µs/request of 5 batches"
+    )
     args = ap.parse_args()
 
     env = harness.bench_env(ANONYMOUS_RATE="1000000/m")
@@ -108,12 +114,14 @@ def main() -> None:
     def call(env_: dict) -> bytes:
         return b"".join(app(env_, start_response))
 
+    batches = 5 if args.cpu else 1
+    total = args.n * batches
     requests: list[dict] = []
     if args.path in ("noauth", "key"):
         keys = auth_overhead.seed(env)
         headers = {"X-API-Key": keys["ours"]} if args.path == "key" else {}
         url = "/bench/ours" if args.path == "key" else "/bench/noauth"
-        requests = [environ("GET", url, headers) for _ in range(args.n + 50)]
+        requests = [environ("GET", url, headers) for _ in range(total + 50)]
     elif args.path.startswith("verify"):
         keys = verify.seed(env)
         body = {"key": keys["key"], "permissions": ["chat:write"]}
@@ -122,18 +130,18 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {keys['gateway']}", "Content-Type": "application/json"}
         requests = [
             environ("POST", "/api/v1/keys/verify", headers, json.dumps(body).encode())
-            for _ in range(args.n + 50)
+            for _ in range(total + 50)
         ]
     elif args.path == "wallet":
         wallet_auth.seed(env)
         rows = wallet_auth.signed_header_sets(
-            wallet_auth.BENCH_WALLET, args.n + 50, path="/bench/ours"
+            wallet_auth.BENCH_WALLET, total + 50, path="/bench/ours"
         )
         requests = [environ("GET", "/bench/ours", row) for row in rows]
     else:
         from eth_account import Account
 
-        wallets = [Account.create() for _ in range(args.n + 50)]
+        wallets = [Account.create() for _ in range(total + 50)]
         for round_ in range(2):  # the first sign-in makes the account; time the second
             requests = []
             for account in wallets:
@@ -157,6 +165,24 @@ def main() -> None:
         call(r)
     statuses.clear()
     counter = Counter()
+    if args.cpu:
+        per_request = []
+        for b in range(batches):
+            batch = timed[b * args.n : (b + 1) * args.n]
+            c0 = time.process_time()
+            for r in batch:
+                call(r)
+            per_request.append((time.process_time() - c0) / len(batch) * 1e6)
+        bad = [s for s in statuses if not s.startswith("200")]
+        n = len(timed)
+        print(
+            f"{args.path}: {batches} x {args.n} requests, CPU µs/request median "
+            f"{sorted(per_request)[batches // 2]:.0f} (batches: "
+            f"{', '.join(f'{x:.0f}' for x in per_request)}), "
+            f"Redis round trips {counter.redis / n:.2f}, SQL statements {counter.sql / n:.2f} "
+            f"per request; non-200: {len(bad)} {bad[:3]}"
+        )
+        return
     profiler = None
     if args.pyinstrument:
         try:

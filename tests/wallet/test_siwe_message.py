@@ -9,16 +9,29 @@ refuse every message the grammar refuses.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import random
+import re
 
 import pytest
 import siwe
+import siwe.siwe
+from siwe.grammars import rfc3339
 from django.conf import settings
 from pydantic import ValidationError
 from siwe.parsed import RegExpParsedMessage
 
 from tests.wallet.helpers import new_wallet, sign, siwe_text, siwe_verify
 from wallet.nonces import nonce_issue
-from wallet.siwe_message import SiweMessage, Timestamp, rule_checked, uri_checked
+from wallet.siwe_message import (
+    SiweMessage,
+    Timestamp,
+    rule_checked,
+    shape_checked,
+    timestamp_parsed,
+    timestamp_shape,
+    uri_checked,
+)
 from wallet.siwe_verify import SiweFailed
 
 WALLET = new_wallet()
@@ -144,6 +157,93 @@ def test_a_timestamp_is_parsed_once_and_keeps_its_datetime():
 def test_a_bad_timestamp_is_refused():
     with pytest.raises(ValueError):
         Timestamp("2026-01-02T03:04:05x5Z")
+
+
+# A timestamp's grammar check is remembered by its shape (digits written as 0).
+# That is sound only while the grammar never names a particular digit: pinned
+# here, so an upgrade of the package that changes it fails this test.
+
+
+def test_the_date_time_grammar_names_no_particular_digit():
+    for line in rfc3339.Rule.grammar:
+        quoted = re.findall(r'"([^"]*)"', line)
+        assert not any(ch.isdigit() for text in quoted for ch in text), line
+        assert not re.search(r"%[bdx]", line, re.IGNORECASE), line
+    # issued-at, expiration-time and not-before are all date-time.
+    for rule in ("issued-at = date-time", "expiration-time = date-time", "not-before = date-time"):
+        assert rule in siwe.grammars.eip4361.Rule.grammar
+
+
+def test_the_conversion_is_the_packages_line():
+    source = inspect.getsource(siwe.siwe.datetime_from_iso8601_string)
+    assert '_validate_eip4361_rule("issued-at", val)' in source
+    assert 'datetime.fromisoformat(val.replace(".000Z", "Z").replace("Z", "+00:00"))' in source
+
+
+def _package_answer(value):
+    try:
+        return siwe.siwe.datetime_from_iso8601_string(value)
+    except ValueError as exc:
+        return ("refused", str(exc))
+
+
+def _our_answer(value):
+    try:
+        return timestamp_parsed(value)
+    except ValueError as exc:
+        return ("refused", str(exc))
+
+
+TIMESTAMP_SEEDS = [
+    "2026-01-02T03:04:05.678Z",
+    "2026-01-02T03:04:05Z",
+    "2026-01-02T03:04:05.000Z",
+    "2026-01-02T03:04:05+01:00",
+    "2026-01-02T03:04:05.1-11:30",
+    "2026-01-02t03:04:05z",
+    "2026-13-02T03:04:05Z",
+    "2026-02-30T03:04:05Z",
+    "2026-01-02T25:04:05Z",
+    "2026-01-02T03:04:60Z",
+    "2026-01-02T03:04:05x5Z",
+    "2026-01-02T03:04:05|01:00",
+    "2026-01-02T03:04:05",
+    "2026-01-02",
+    "26-01-02T03:04:05Z",
+    "2026-01-02T03:04:05.Z",
+    "2026-01-02T03:04:05.678+0100",
+    "\u0662026-01-02T03:04:05Z",
+    "",
+]
+
+
+@pytest.mark.parametrize("seed", TIMESTAMP_SEEDS)
+def test_a_timestamp_is_parsed_as_the_package_parses_it(seed):
+    rng = random.Random(seed)
+    values = [seed] + [
+        "".join(rng.choice("0123456789") if ch.isdigit() and ch.isascii() else ch for ch in seed)
+        for _ in range(30)
+    ]
+    for value in values:
+        for _ in range(2):  # the first time and the remembered shape
+            assert _our_answer(value) == _package_answer(value), value
+
+
+def test_timestamps_of_one_shape_are_checked_once():
+    shape_checked.cache_clear()
+    for second in range(10):
+        Timestamp(f"2026-01-02T03:04:{second:02d}.678Z")
+    assert timestamp_shape("2026-01-02T03:04:05.678Z") == "0000-00-00T00:00:00.000Z"
+    assert shape_checked.cache_info().misses == 1
+    assert shape_checked.cache_info().hits == 9
+
+
+def test_a_refused_shape_is_not_remembered():
+    shape_checked.cache_clear()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="2026-01-02T03:04:05x5Z"):
+            Timestamp("2026-01-02T03:04:05x5Z")  # the package's message, with the value
+    assert shape_checked.cache_info().currsize == 0
 
 
 def reason_of(text: str) -> str:
