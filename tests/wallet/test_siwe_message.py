@@ -16,9 +16,9 @@ import re
 import pytest
 import siwe
 import siwe.siwe
-from siwe.grammars import rfc3339
 from django.conf import settings
 from pydantic import ValidationError
+from siwe.grammars import rfc3339
 from siwe.parsed import RegExpParsedMessage
 
 from tests.wallet.helpers import new_wallet, sign, siwe_text, siwe_verify
