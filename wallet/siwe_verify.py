@@ -97,7 +97,7 @@ def siwe_check(
     _check_claims(fields)
     # The signature before the grammar (SPEC §3): one secp256k1 recovery refuses a
     # forged message at the cost of a valid one, whatever its fields hold.
-    signer = recover_signer(message, signature_bytes)
+    first_signer = signer = recover_signer(message, signature_bytes)
     if signer is None or signer.lower() != fields.address.lower():
         raise SiweFailed(f"SIWE signature does not recover {fields.address[:42]}")
     try:
@@ -129,7 +129,11 @@ def siwe_check(
         raise SiweFailed("SIWE message expired")
     if parsed.not_before is not None and now < parsed.not_before._datetime:
         raise SiweFailed("SIWE message not yet valid (notBefore)")
-    signer = recover_signer(parsed.prepare_message(), signature_bytes)
+    prepared = parsed.prepare_message()
+    # Recovery is a pure function of (text, signature): when the model prepares
+    # exactly the text that was signed (every well-formed message), the answer is
+    # the one computed above, and a second secp256k1 recovery (~0.3 ms) is skipped.
+    signer = first_signer if prepared == message else recover_signer(prepared, signature_bytes)
     if signer is None or signer.lower() != parsed.address.lower():
         raise SiweFailed(f"SIWE signature does not recover {address}")
 

@@ -339,3 +339,31 @@ def test_malformed_signature_is_a_400(signature):
         siwe_verify(message="hello", signature=signature)
     assert info.value.status_code == 400
     assert "signature" in info.value.details["fields"]
+
+
+def counting_recoveries(monkeypatch) -> list[str]:
+    import wallet.siwe_verify as module
+
+    texts: list[str] = []
+    real = module.recover_signer
+
+    def counted(text, signature):
+        texts.append(text)
+        return real(text, signature)
+
+    monkeypatch.setattr(module, "recover_signer", counted)
+    return texts
+
+
+def test_a_well_formed_message_is_recovered_once(wallet, monkeypatch):
+    texts = counting_recoveries(monkeypatch)
+    text = siwe_text(wallet, nonce=nonce_issue())
+    assert verify(wallet, text).address == wallet.address
+    assert texts == [text]  # the model prepares the same text: the same answer
+
+
+def test_a_message_the_model_prepares_otherwise_is_recovered_again(wallet, monkeypatch):
+    texts = counting_recoveries(monkeypatch)
+    text = siwe_text(wallet, nonce=nonce_issue()) + "\n"  # parses; prepared without it
+    assert reason_of(wallet, text) == f"SIWE signature does not recover {wallet.address}"
+    assert texts == [text, text[:-1]]
