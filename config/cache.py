@@ -204,6 +204,32 @@ def take(key: str) -> bool:
         raise _unavailable("delete", exc) from exc
 
 
+_ADD_THEN_TAKE = """
+local added = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+if not added then return {0, 0} end
+return {1, redis.call('DEL', KEYS[2])}
+"""
+
+
+def add_then_take(key: str, value: Any, timeout: int, other: str) -> tuple[bool, bool]:
+    """`add(key, ...)` and, only when this call added it, `take(other)`: (added,
+    taken), atomically in one round trip on Redis (a script), as the two calls
+    elsewhere. The SIWE nonce's one use: its used-marker, then the issued nonce."""
+    try:
+        if redis_client() is None:
+            if not add(key, value, timeout):
+                return False, False
+            return True, take(other)
+        added, taken = run_script(
+            _ADD_THEN_TAKE,
+            [key, other],
+            [cache.client.encode(value), timeout],  # type: ignore[attr-defined]
+        )
+        return bool(added), bool(taken)
+    except _CACHE_ERRORS as exc:
+        raise _unavailable("add+take", exc) from exc
+
+
 def get(key: str) -> Any:
     try:
         return cache.get(key)

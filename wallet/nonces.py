@@ -52,7 +52,11 @@ def nonce_claim(nonce: str, *, allow_client_nonce: bool, address: str | None = N
     True when this call is the nonce's one use: it was never presented before,
     and either we issued it (and it is now consumed) or `allow_client_nonce`.
     """
-    if not shared_cache.add(_used_key(nonce, address), 1, timeout=USED_MARKER_SECONDS):
+    # The marker first, and the issued nonce taken only when this call set it: one
+    # round trip on Redis (config.cache.add_then_take).
+    added, issued = shared_cache.add_then_take(
+        _used_key(nonce, address), 1, USED_MARKER_SECONDS, _issued_key(nonce)
+    )
+    if not added:
         return False
-    issued = shared_cache.take(_issued_key(nonce))
     return issued or allow_client_nonce

@@ -15,3 +15,44 @@ def test_redis_client_is_the_default_caches_own():
         return
     cache.set("probe:client", 1)
     assert client.exists(cache.make_key("probe:client")) == 1
+
+
+# add_then_take: the SIWE nonce's one use in one round trip on Redis.
+
+
+@pytest.mark.django_db
+def test_add_then_take_takes_only_when_it_added():
+    from config.cache import add_then_take
+
+    cache.delete_many(["probe:marker", "probe:issued"])
+    cache.set("probe:issued", 1, timeout=60)
+    assert add_then_take("probe:marker", 1, 60, "probe:issued") == (True, True)
+    assert cache.get("probe:marker") == 1 and cache.get("probe:issued") is None
+    cache.set("probe:issued", 1, timeout=60)
+    # The marker is there: nothing is taken (a replay must not burn a fresh nonce).
+    assert add_then_take("probe:marker", 1, 60, "probe:issued") == (False, False)
+    assert cache.get("probe:issued") == 1
+    cache.delete_many(["probe:marker", "probe:issued"])
+    assert add_then_take("probe:marker", 1, 60, "probe:issued") == (True, False)
+
+
+@pytest.mark.django_db
+def test_add_then_take_gives_the_marker_its_lifetime():
+    from config.cache import add_then_take
+
+    cache.delete("probe:marker")
+    add_then_take("probe:marker", 1, 60, "probe:issued")
+    client = redis_client()
+    if client is not None:
+        assert 55 <= client.ttl(cache.make_key("probe:marker")) <= 60
+
+
+def test_add_then_take_refuses_when_the_cache_is_down():
+    from django.test import override_settings
+
+    from config.cache import add_then_take
+    from config.errors import ServiceUnavailable
+    from tests.caches import CLOSED_PORT_REDIS
+
+    with override_settings(CACHES=CLOSED_PORT_REDIS), pytest.raises(ServiceUnavailable):
+        add_then_take("probe:marker", 1, 60, "probe:issued")
