@@ -83,7 +83,8 @@ def payment_verify(*, incoming: Incoming) -> None:
         ) from exc
     if not result.is_valid:
         reason = result.invalid_reason or "invalid_payment"
-        logger.info("x402 verify refused: %s %s", reason, result.invalid_message)
+        # The SDK's own words (for an exception inside it, the exception's text).
+        logger.warning("x402 verify refused: %s: %s", reason, result.invalid_message)
         message = VERIFY_MESSAGES.get(reason, f"The payment was refused ({reason}).")
         raise PaymentRefused(reason, message)
 

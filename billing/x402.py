@@ -327,6 +327,9 @@ def _raise_mismatch(accepted: PaymentRequirements, required: PaymentRequirements
     raise PaymentRefused("requirements_mismatch", "The payment does not match the requirements.")
 
 
+MAX_UINT256_DIGITS = 78  # 2**256 - 1 has 78 decimal digits
+
+
 def _authorization(payload: dict[str, Any]) -> tuple[str, str]:
     """(payer, nonce) of an EIP-3009 authorization: the payment's identity on chain."""
     auth = payload.get("authorization")
@@ -340,4 +343,26 @@ def _authorization(payload: dict[str, Any]) -> tuple[str, str]:
         raise PaymentRefused("invalid_payload", "authorization.from must be an address.")
     if not (isinstance(nonce, str) and len(nonce) == 66 and nonce[:2] == "0x" and is_hex(nonce)):
         raise PaymentRefused("invalid_payload", "authorization.nonce must be 32 bytes of 0x-hex.")
+    # The SDK turns a malformed number or signature into an exception that reads as
+    # "could not verify" (or escapes as one): refused here as the bad input it is.
+    for name in ("value", "validAfter", "validBefore"):
+        number = auth.get(name)
+        if not (
+            isinstance(number, str)
+            and number.isascii()
+            and number.isdigit()
+            and len(number) <= MAX_UINT256_DIGITS
+            and int(number) < 2**256
+        ):
+            raise PaymentRefused(
+                "invalid_payload", f"authorization.{name} must be a whole number in a string."
+            )
+    signature = payload["signature"]
+    if not (
+        signature[:2] == "0x"
+        and len(signature) % 2 == 0
+        and len(signature) >= 2 + 2 * 65
+        and is_hex(signature)
+    ):
+        raise PaymentRefused("invalid_payload", "signature must be 0x-hex of at least 65 bytes.")
     return to_checksum_address(payer), nonce.lower()

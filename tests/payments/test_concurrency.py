@@ -66,7 +66,7 @@ def post(url: str, headers: dict[str, str] | None = None) -> Answer:
 
 
 @pytest.fixture(scope="module")
-def paid_servers(django_db_setup, chain):
+def paid_servers(django_db_setup, chain, tmp_path_factory):
     env = {
         **os.environ,
         **chain.settings(),
@@ -77,6 +77,9 @@ def paid_servers(django_db_setup, chain):
         "DB_CONN_MAX_AGE": "0",
     }
     ports = [_free_port(), _free_port()]
+    # Each server's log in a file, not a pipe nobody reads (a full pipe would stall
+    # the workers); a failed assertion below shows them (Servers.log_text).
+    logs = [(tmp_path_factory.mktemp("paid-server") / "stderr.log").open("w+") for _ in ports]
     processes = [
         subprocess.Popen(
             [
@@ -96,23 +99,23 @@ def paid_servers(django_db_setup, chain):
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
         )
-        for port in ports
+        for port, log in zip(ports, logs, strict=True)
     ]
     try:
         for process, port in zip(processes, ports, strict=True):
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:
-                    raise AssertionError(process.stderr.read().decode())
+                    raise AssertionError(Path(logs[ports.index(port)].name).read_text())
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                         break
                 except OSError:
                     assert time.monotonic() < deadline, f"server on {port} did not start"
                     time.sleep(0.2)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        yield Servers([f"http://127.0.0.1:{port}" for port in ports], logs)
     finally:
         for process in processes:
             process.terminate()
@@ -121,6 +124,19 @@ def paid_servers(django_db_setup, chain):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        for log in logs:
+            log.close()
+
+
+class Servers(list):
+    """The servers' base URLs, and their logs for a failure's message."""
+
+    def __init__(self, urls: list[str], logs: list) -> None:
+        super().__init__(urls)
+        self.logs = logs
+
+    def log_text(self) -> str:
+        return "\n".join(Path(log.name).read_text()[-3000:] for log in self.logs)
 
 
 def test_parallel_replays_of_one_payment_settle_once(paid_servers, chain):
@@ -153,7 +169,7 @@ def test_parallel_replays_of_one_payment_settle_once(paid_servers, chain):
         (409, "payment_in_progress"),
         (402, "payment_already_used"),
         (402, "invalid_exact_evm_nonce_already_used"),
-    }, answers
+    }, (answers, paid_servers.log_text())
     assert sum(answers.values()) == 20
     assert chain.sent_transactions() == sent + 1
     assert chain.balance(payer.address) == before_payer - TEN

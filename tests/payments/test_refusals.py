@@ -174,3 +174,30 @@ def test_a_bad_wallet_address_is_a_400_before_any_payment(api, paying, payer):
     assert "walletAddress" in response.json()["error"]["details"]["fields"]
     assert Payment.objects.count() == 0
     assert paying.sent_transactions() == sent
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("signature", "0xzz", "signature must be 0x-hex of at least 65 bytes."),
+        ("signature", "0x" + "ab" * 64, "signature must be 0x-hex of at least 65 bytes."),
+        ("signature", "ab" * 65, "signature must be 0x-hex of at least 65 bytes."),
+        ("value", "ten", "authorization.value must be a whole number in a string."),
+        ("value", 10_000_000, "authorization.value must be a whole number in a string."),
+        ("validAfter", "-1", "authorization.validAfter must be a whole number in a string."),
+        ("validBefore", "soon", "authorization.validBefore must be a whole number in a string."),
+        ("validBefore", "9" * 78, "authorization.validBefore must be a whole number in a string."),
+        ("value", str(2**256), "authorization.value must be a whole number in a string."),
+    ],
+)
+def test_an_authorization_with_malformed_fields(api, paying, payer, field, value, message):
+    signed = sign_authorization(payer, paying, to=paying.pay_to, value=TEN)
+    if field == "signature":
+        signed["signature"] = value
+    else:
+        signed["authorization"][field] = value
+    header = v2_header(signed, accepted(paying))
+
+    got = refused(api, paying, payer, {"HTTP_PAYMENT_SIGNATURE": header})
+
+    assert got == ("invalid_payload", message)
