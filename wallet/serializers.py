@@ -122,7 +122,8 @@ class SiweLoginOut(serializers.Serializer):
 class SiweSignInOut(serializers.Serializer):
     """The API sign-in's answer (a wallet.signin.SignIn): the key, shown once.
 
-    The schema, and what `sign_in_body` must equal (tests/wallet/test_siwe_views.py)."""
+    What `sign_in_body` must equal (tests/wallet/test_siwe_views.py); the OpenAPI
+    document describes the answer with an inline serializer in wallet/views.py."""
 
     apiKey = serializers.CharField(source="key")
     user = WalletUserOut()
