@@ -179,7 +179,14 @@ def make_server(chain: LocalChain, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per RPC call would drown the test output
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    return _Server(("127.0.0.1", port), Handler)
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of payments from a few
+    # threaded workers overflowed it and the facilitator's RPC calls were reset
+    # (seen as "failed to verify signature" in tests/payments/test_concurrency.py).
+    request_queue_size = 128
 
 
 def _rpc_value(value: Any) -> Any:

@@ -55,6 +55,10 @@ VERIFY_MESSAGES = {
     "invalid_exact_evm_insufficient_balance": "The payer's token balance is too low for this "
     "payment.",
     "invalid_exact_evm_transaction_simulation_failed": "The transfer would fail on chain.",
+    # An exception inside the facilitator's check, a malformed signature or the
+    # chain's RPC failing alike: the payer can only try again.
+    "invalid_exact_evm_failed_to_verify_signature": "The payment's signature could not be "
+    "checked; try again.",
 }
 
 

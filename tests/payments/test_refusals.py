@@ -201,3 +201,17 @@ def test_an_authorization_with_malformed_fields(api, paying, payer, field, value
     got = refused(api, paying, payer, {"HTTP_PAYMENT_SIGNATURE": header})
 
     assert got == ("invalid_payload", message)
+
+
+def test_a_signature_the_facilitator_cannot_check(api, paying, payer):
+    signed = sign_authorization(payer, paying, to=paying.pay_to, value=TEN)
+    signed["signature"] = "0x" + "ab" * 65  # well-formed hex, but v = 171 recovers nothing
+
+    got = refused(
+        api, paying, payer, {"HTTP_PAYMENT_SIGNATURE": v2_header(signed, accepted(paying))}
+    )
+
+    assert got == (
+        "invalid_exact_evm_failed_to_verify_signature",
+        "The payment's signature could not be checked; try again.",
+    )
