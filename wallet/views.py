@@ -30,8 +30,8 @@ from wallet.nonces import nonce_issue
 from wallet.serializers import (
     HeadlessKeyCreateSerializer,
     SiweLoginOut,
+    SiweSignInOut,
     SiweVerifySerializer,
-    sign_in_body,
 )
 from wallet.signin import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
@@ -118,7 +118,7 @@ class SiweVerifyView(AnonymousWalletView):
         except SiweFailed as exc:
             auth_failed(request, exc.reason)
             raise
-        response = Response(sign_in_body(result))
+        response = Response(SiweSignInOut(result).data)
         response["Cache-Control"] = "no-store"
         return response
 

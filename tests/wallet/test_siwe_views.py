@@ -348,17 +348,3 @@ def test_parallel_sign_ins_at_the_cap_each_retire_one_key_and_the_cap_holds(wall
     assert APIKey.objects.active().count() == 3
     assert APIKey.objects.filter(revoked_at__isnull=False).count() == 8
     assert APIKeyEvent.objects.filter(action=EventAction.REVOKED).count() == 8
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("new", [True, False])
-@pytest.mark.parametrize("wallet_address", ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", None])
-def test_the_sign_in_body_is_the_serializers(new, wallet_address):
-    from wallet.serializers import SiweSignInOut, sign_in_body
-    from wallet.signin import SignIn
-
-    org = Organization.objects.create(name="Wallet 0x5aAe", slug="wallet-5aae", plan="pro")
-    user = User.objects.create(username="0x5aae", wallet_address=wallet_address)
-    key, full_key = apikey_create(organization=org, name="SIWE sign-in")
-    result = SignIn(full_key, key, user, org, new)
-    assert sign_in_body(result) == SiweSignInOut(result).data
