@@ -113,13 +113,16 @@ def payments_enabled() -> bool:
     """Whether this server takes x402 payments: a recipient (else terms() answers
     503) and a facilitator, remote or in-process (else facilitator() does).
     Pages ask this before offering to pay."""
-    return bool(settings.X402_PAY_TO) and _facilitator_configured()
-
-
-def _facilitator_configured() -> bool:
-    return bool(settings.X402_FACILITATOR_URL) or bool(
-        settings.X402_FACILITATOR_PRIVATE_KEY and settings.X402_RPC_URL
+    return bool(settings.X402_PAY_TO) and _has_facilitator(
+        settings.X402_FACILITATOR_URL,
+        settings.X402_FACILITATOR_PRIVATE_KEY,
+        settings.X402_RPC_URL,
     )
+
+
+def _has_facilitator(url: str, key: str, rpc_url: str) -> bool:
+    """A remote facilitator's URL, or what the in-process one needs."""
+    return bool(url or (key and rpc_url))
 
 
 def terms() -> Terms:
@@ -175,14 +178,14 @@ def facilitator() -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _facilitator(url: str, network: str, key: str, rpc_url: str, timeout: int) -> Any:
-    if url:
-        return HTTPFacilitatorClientSync(FacilitatorConfig(url=url))
-    if not (key and rpc_url):
+    if not _has_facilitator(url, key, rpc_url):
         raise ServiceUnavailable(
             "Payments need X402_FACILITATOR_URL, or X402_FACILITATOR_PRIVATE_KEY and "
             "X402_RPC_URL for the in-process facilitator.",
             details={"reason": "no_facilitator"},
         )
+    if url:
+        return HTTPFacilitatorClientSync(FacilitatorConfig(url=url))
     signer = FacilitatorWeb3Signer(key, rpc_url, confirmation_timeout_seconds=timeout)
     local = x402FacilitatorSync()
     scheme = ExactEvmFacilitatorScheme(signer, ExactEvmSchemeConfig(simulate_in_settle=True))

@@ -104,8 +104,9 @@ def billing(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "payments": payments,
-            "topup_amounts": settings.TOPUP_AMOUNTS_USD if payments_enabled() else [],
-            "offered_amounts": settings.TOPUP_AMOUNTS_USD,
+            "amounts": settings.TOPUP_AMOUNTS_USD,
+            # No amounts offered is as good as no payments: no button to press.
+            "offer_topup": bool(settings.TOPUP_AMOUNTS_USD) and payments_enabled(),
         },
     )
 
