@@ -173,14 +173,11 @@ def main() -> None:
             for r in batch:
                 call(r)
             per_request.append((time.process_time() - c0) / len(batch) * 1e6)
-        bad = [s for s in statuses if not s.startswith("200")]
-        n = len(timed)
         print(
             f"{args.path}: {batches} x {args.n} requests, CPU µs/request median "
             f"{sorted(per_request)[batches // 2]:.0f} (batches: "
             f"{', '.join(f'{x:.0f}' for x in per_request)}), "
-            f"Redis round trips {counter.redis / n:.2f}, SQL statements {counter.sql / n:.2f} "
-            f"per request; non-200: {len(bad)} {bad[:3]}"
+            + _trips(counter, statuses, len(timed))
         )
         return
     profiler = None
@@ -207,10 +204,17 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         print(out.getvalue())
-    bad = [s for s in statuses if not s.startswith("200")]
     n = len(timed)
     print(
         f"{args.path}: {n} requests, {elapsed / n * 1e6:.0f} µs each (profiled), "
+        + _trips(counter, statuses, n)
+    )
+
+
+def _trips(counter, statuses: list[str], n: int) -> str:
+    """The round trips one request made, and the answers that were not 200."""
+    bad = [s for s in statuses if not s.startswith("200")]
+    return (
         f"Redis round trips {counter.redis / n:.2f}, SQL statements {counter.sql / n:.2f} "
         f"per request; non-200: {len(bad)} {bad[:3]}"
     )

@@ -9,9 +9,8 @@
 It speaks to a Gatehouse server over HTTP only (no Django here), and builds the
 texts it signs with wallet.messages, the builder the server's tests use; `topup`
 signs the payment the server's 402 asks for with the x402 SDK's own client
-(billing.x402_buyer). The
-domain, URI, chain and nonce of a SIWE message come from the server's nonce
-endpoint, so the same commands work on any port or origin.
+(billing.x402_buyer). The domain, URI, chain and nonce of a SIWE message come
+from the server's nonce endpoint, so the same commands work on any port or origin.
 """
 
 from __future__ import annotations
