@@ -63,7 +63,7 @@ def _server_env(static_root: Path, port: int, chain=None) -> dict[str, str]:
     if chain is not None:
         # Payments on, as in tests/payments/fixtures.py's `paying`: the Billing page
         # offers its top-up buttons and the in-process facilitator settles on chain.
-        env.update(chain.settings(), X402_V1_NETWORK="", X402_SETTLE_TIMEOUT_SECONDS="10")
+        env.update({name: str(value) for name, value in chain.paying_settings().items()})
     return env
 
 

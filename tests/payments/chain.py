@@ -45,6 +45,11 @@ class Chain:
         keys += ("X402_FACILITATOR_PRIVATE_KEY", "X402_ASSET_NAME", "X402_ASSET_VERSION")
         return {key: self.config[key] for key in keys}
 
+    def paying_settings(self) -> dict[str, Any]:
+        """settings() plus what a paying test server uses: no v1 network name for
+        this chain id, and a settlement wait short enough for a test."""
+        return {**self.settings(), "X402_V1_NETWORK": "", "X402_SETTLE_TIMEOUT_SECONDS": 10}
+
     def balance(self, address: str) -> int:
         return self.token.functions.balanceOf(address).call()
 

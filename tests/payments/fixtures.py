@@ -17,10 +17,8 @@ def chain():
 @pytest.fixture
 def paying(chain, settings):
     """Settings pointing the service at the local chain."""
-    for name, value in chain.settings().items():
+    for name, value in chain.paying_settings().items():
         setattr(settings, name, value)
-    settings.X402_V1_NETWORK = ""
-    settings.X402_SETTLE_TIMEOUT_SECONDS = 10
     return chain
 
 
