@@ -166,18 +166,19 @@ def main() -> None:
     statuses.clear()
     counter = Counter()
     if args.cpu:
-        per_request = []
+        per_request, wall = [], []
         for b in range(batches):
             batch = timed[b * args.n : (b + 1) * args.n]
-            c0 = time.process_time()
+            c0, w0 = time.process_time(), time.perf_counter()
             for r in batch:
                 call(r)
             per_request.append((time.process_time() - c0) / len(batch) * 1e6)
+            wall.append((time.perf_counter() - w0) / len(batch) * 1e6)
         print(
             f"{args.path}: {batches} x {args.n} requests, CPU µs/request median "
             f"{sorted(per_request)[batches // 2]:.0f} (batches: "
-            f"{', '.join(f'{x:.0f}' for x in per_request)}), "
-            + _trips(counter, statuses, len(timed))
+            f"{', '.join(f'{x:.0f}' for x in per_request)}), wall µs/request median "
+            f"{sorted(wall)[batches // 2]:.0f}, " + _trips(counter, statuses, len(timed))
         )
         return
     profiler = None
@@ -202,7 +203,10 @@ def main() -> None:
     else:
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        # PROFILE_SORT (a pstats key, e.g. cumulative) and PROFILE_ROWS choose the table.
+        order = os.environ.get("PROFILE_SORT", "tottime")
+        rows = int(os.environ.get("PROFILE_ROWS", "30"))
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(rows)
         print(out.getvalue())
     n = len(timed)
     print(
