@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from accounts.models import Membership, Organization, Role, User
 
 # What wallet_account_find answers: (user, its organization or None), or None
@@ -19,16 +22,29 @@ def wallet_account_find(*, address: str) -> WalletAccountFound:
     One query for a wallet with an account (the ownership, joined to its user
     and organization); a second, for the user alone, only when there is none.
     """
+    return wallet_account_find_with(address=address, annotate={})[0]
+
+
+def wallet_account_find_with(
+    *, address: str, annotate: Mapping[str, Any]
+) -> tuple[WalletAccountFound, dict[str, Any]]:
+    """wallet_account_find, plus `annotate`'s expressions evaluated on the ownership
+    row in the same query (an OuterRef("organization") names its organization):
+    (found, their values), the values {} when the wallet owns no organization.
+    A caller on a higher floor asks here what it needs about the organization
+    without a second round trip (wallet.signin: room for another key)."""
     membership = (
         Membership.objects.filter(user__wallet_address=address, role=Role.OWNER)
         .select_related("user", "organization")
+        .annotate(**annotate)
         .order_by("created_at", "id")
         .first()
     )
     if membership is not None:
-        return membership.user, membership.organization
+        values = {name: getattr(membership, name) for name in annotate}
+        return (membership.user, membership.organization), values
     user = User.objects.filter(wallet_address=address).first()
-    return (user, None) if user is not None else None
+    return ((user, None) if user is not None else None), {}
 
 
 def memberships_of(*, user_id: object) -> list[Membership]:

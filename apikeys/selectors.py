@@ -5,9 +5,13 @@ the lists and audit trails the dashboard's pages show."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import BooleanField, F, Field, Func, IntegerField, QuerySet
+from django.utils import timezone
 
 from accounts.models import Organization
 from apikeys.errors import KeyLimitReached
@@ -29,24 +33,59 @@ def oldest_active_key(*, organization: Organization | uuid.UUID, name: str) -> A
     )
 
 
-def key_room_check(
-    organization: Organization | uuid.UUID, *, replaceable_name: str | None = None
-) -> None:
-    """KeyLimitReached if the organization already has its cap of active keys.
+class _ActiveKeys(Func):
+    """A correlated subquery over the active keys of the organization its row names:
+    how many there are, or (with `name`) whether one has that name.
+
+    Written as SQL because the ORM's Subquery/Exists over APIKey.objects.active()
+    costs about 1 ms of CPU to compile, more than the rest of a SIWE sign-in's
+    database work; this costs microseconds. "Active" is APIKeyQuerySet.active():
+    not revoked, not expired at `now`."""
+
+    def __init__(self, organization: str, *, now: datetime, name: str | None = None) -> None:
+        output: Field = IntegerField() if name is None else BooleanField()
+        super().__init__(F(organization), output_field=output)
+        self.now, self.name = now, name
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
+        org_sql, org_params = compiler.compile(self.source_expressions[0])
+        # Only the quoted table name and the compiled column go into the text;
+        # every value is a parameter.
+        table = connection.ops.quote_name(APIKey._meta.db_table)
+        where = f"k.organization_id = {org_sql} AND k.revoked_at IS NULL AND k.expires_at > %s"
+        params = [*org_params, connection.ops.adapt_datetimefield_value(self.now)]
+        if self.name is None:
+            sql = f"(SELECT COUNT(*) FROM {table} k WHERE {where})"  # noqa: S608
+        else:
+            sql = f"EXISTS (SELECT 1 FROM {table} k WHERE {where} AND k.name = %s)"  # noqa: S608
+            params.append(self.name)
+        return sql, tuple(params)
+
+
+def key_room_annotations(
+    *, organization: str = "organization", replaceable_name: str | None = None
+) -> dict[str, Any]:
+    """Expressions that let one query answer key_room_refuse for the organization
+    its rows name in `organization`: its active keys (`keys_active`) and, with
+    `replaceable_name`, whether one of them has that name (`keys_replaceable`)."""
+    now = timezone.now()
+    room: dict[str, Any] = {"keys_active": _ActiveKeys(organization, now=now)}
+    if replaceable_name is not None:
+        room["keys_replaceable"] = _ActiveKeys(organization, now=now, name=replaceable_name)
+    return room
+
+
+def key_room_refuse(room: Mapping[str, Any]) -> None:
+    """KeyLimitReached if the organization already has its cap of active keys, from
+    the values of key_room_annotations. A create that retires the oldest key of
+    the replaceable name at the cap (apikey_create's `replacing_oldest`) has room
+    whenever one is active.
 
     apikey_create checks under the organization's row lock; callers may also check
-    early (unlocked) to refuse before spending something, such as a SIWE nonce.
-    `replaceable_name`: a create that retires the oldest key of this name at the
-    cap (apikey_create's `replacing_oldest`) has room whenever one is active.
-    """
-    if (
-        replaceable_name is not None
-        and APIKey.objects.filter(organization=organization, name=replaceable_name)
-        .active()
-        .exists()
-    ):
+    early (unlocked) to refuse before spending something, such as a SIWE nonce."""
+    if room.get("keys_replaceable"):
         return
-    _refuse_at_cap(active_key_count(organization))
+    _refuse_at_cap(room["keys_active"])
 
 
 def _refuse_at_cap(active: int) -> None:

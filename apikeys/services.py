@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.principal import Environment
-from apikeys import keycache, keyformat
+from apikeys import capped, keycache, keyformat
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.selectors import _refuse_at_cap, active_key_count, oldest_active_key
 from apikeys.validation import (
@@ -113,50 +113,83 @@ def apikey_create(
     allowed_ips = clean_allowed_ips(allowed_ips)
     expires_at = clean_expires_at(expires_at, now=now)
     full_key = keyformat.generate(environment)
+    org_id = getattr(organization, "pk", organization)
+    creator_id = getattr(created_by, "pk", created_by)
+    key = APIKey(
+        organization_id=org_id,
+        created_by_id=creator_id,
+        name=name,
+        environment=environment,
+        permissions=permissions,
+        rate_limit=rate_limit,
+        allowed_ips=allowed_ips,
+        digest=keyformat.digest(full_key),
+        hint=keyformat.hint(full_key),
+        expires_at=expires_at,
+    )
+    if isinstance(organization, Organization):
+        key.organization = organization
+    details = {"name": name, "environment": environment}
+    if capped.available():
+        active = capped.insert_under_cap(
+            key,
+            cap=settings.API_KEY_MAX_ACTIVE,
+            now=now,
+            actor_id=creator_id,
+            actor_key_id=actor_key_id,
+            ip=actor_ip,
+            details=details,
+        )
+        if active is None:
+            return _created(key, full_key)
+        if replacing_oldest is None:
+            _refuse_at_cap(active)
+        # At the cap with a key to retire: the general path, which counts again
+        # under the same lock.
     with transaction.atomic():
-        # The organization's row lock serialises creations, so the cap holds under
-        # concurrency (two requests at 24 keys cannot both make the 25th).
-        org = Organization.objects.select_for_update().get(
-            pk=getattr(organization, "pk", organization)
-        )
-        # Counted in its own statement, after the lock is held: a statement's
-        # snapshot is taken when it starts, so a count in the locking query
-        # itself could miss a key committed by the transaction it waited for.
-        active = active_key_count(org)
-        if replacing_oldest is not None and active >= settings.API_KEY_MAX_ACTIVE:
-            oldest = oldest_active_key(organization=org, name=name)
-            if oldest is not None:
-                apikey_revoke(
-                    key=oldest,
-                    actor_id=getattr(created_by, "pk", created_by),
-                    actor_ip=actor_ip,
-                    reason=replacing_oldest,
-                )
-            active = active_key_count(org)
-        _refuse_at_cap(active)
-        key = APIKey.objects.create(
-            organization=org,
-            created_by_id=getattr(created_by, "pk", created_by),
-            name=name,
-            environment=environment,
-            permissions=permissions,
-            rate_limit=rate_limit,
-            allowed_ips=allowed_ips,
-            digest=keyformat.digest(full_key),
-            hint=keyformat.hint(full_key),
-            expires_at=expires_at,
-        )
+        _create_locked(key, replacing_oldest=replacing_oldest, actor_ip=actor_ip)
         _audit(
             key,
             EventAction.CREATED,
-            actor_id=getattr(created_by, "pk", created_by),
+            actor_id=creator_id,
             actor_key_id=actor_key_id,
             ip=actor_ip,
-            details={"name": name, "environment": environment},
+            details=details,
         )
+    return _created(key, full_key)
+
+
+def _created(key: APIKey, full_key: str) -> tuple[APIKey, str]:
+    """Once the new key commits, it is known to the cache (apikeys.keycache)."""
     digest, expires = key.digest, key.expires_at.timestamp()
     transaction.on_commit(lambda: _mark_known(digest, expires))
     return key, full_key
+
+
+def _create_locked(key: APIKey, *, replacing_oldest: str | None, actor_ip: str | None) -> None:
+    """The ORM path of apikey_create: the organization's row lock, the count, the
+    retirement of the oldest same-named key at the cap when asked, and the insert.
+    (In the caller's transaction.atomic; the audit event follows.)"""
+    # The organization's row lock serialises creations, so the cap holds under
+    # concurrency (two requests at 24 keys cannot both make the 25th).
+    org = Organization.objects.select_for_update().get(pk=key.organization_id)
+    # Counted in its own statement, after the lock is held: a statement's
+    # snapshot is taken when it starts, so a count in the locking query
+    # itself could miss a key committed by the transaction it waited for.
+    active = active_key_count(org)
+    if replacing_oldest is not None and active >= settings.API_KEY_MAX_ACTIVE:
+        oldest = oldest_active_key(organization=org, name=key.name)
+        if oldest is not None:
+            apikey_revoke(
+                key=oldest,
+                actor_id=key.created_by_id,
+                actor_ip=actor_ip,
+                reason=replacing_oldest,
+            )
+        active = active_key_count(org)
+    _refuse_at_cap(active)
+    key.organization = org
+    key.save(force_insert=True)
 
 
 def apikey_regenerate(

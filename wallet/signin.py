@@ -2,7 +2,7 @@
 creation (a key named by the client). Each reads top to bottom:
 
 1. check the signed message (pure: wallet.siwe_verify);
-2. find the wallet's account (one query);
+2. find the wallet's account, and its organization's room for a key (one query);
 3. refuse a deactivated user, or an organization at its key cap;
 4. spend the nonce;
 5. get or create the account (with its sign-up credits: wallet.accounts);
@@ -14,7 +14,9 @@ nothing and the same signed message works once the cause is gone. A failure
 after the nonce is spent costs the client a new nonce, never a second use of
 the old one. The cap is checked again under the organization's row lock
 (apikey_create), which is what holds under concurrency. A returning wallet's
-sign-in costs 8 queries (tests/wallet/test_signin.py).
+sign-in costs 3 round trips to PostgreSQL: that query, the key created in one
+statement (apikeys.capped) and Django's connection health check; 7 on SQLite
+(tests/wallet/test_signin.py).
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.principal import Environment
-from accounts.selectors import WalletAccountFound, wallet_account_find
+from accounts.selectors import WalletAccountFound, wallet_account_find, wallet_account_find_with
 from apikeys.models import APIKey
-from apikeys.selectors import key_room_check
+from apikeys.selectors import key_room_annotations, key_room_refuse
 from apikeys.services import apikey_create
 from apikeys.validation import clean_expires_at, clean_name
 from wallet.accounts import signup_allow, wallet_account_open
@@ -58,12 +60,11 @@ class WalletAccount:
 def siwe_sign_in(*, message: str, signature: str, actor_ip: str | None = None) -> SignIn:
     """Verify a SIWE message, find or create the wallet's account, issue a live key."""
     verified = siwe_check(message=message, signature=signature)
-    found = wallet_account_find(address=verified.address)
+    # At the cap, a sign-in needs a sign-in key to retire.
+    found, room = _find(verified.address, replaceable_name=SIWE_KEY_NAME)
     _refuse_inactive(found)
     _refuse_signup(found, actor_ip, verified.address)
-    if found is not None and found[1] is not None:  # a new account has no keys
-        # At the cap, a sign-in needs a sign-in key to retire.
-        key_room_check(found[1], replaceable_name=SIWE_KEY_NAME)
+    _refuse_at_cap(room)
     _spend_nonce(verified, headless=False)
     user, org, created = wallet_account_open(address=verified.address, found=found)
     api_key, full_key = apikey_create(
@@ -112,11 +113,10 @@ def headless_key_create(
     verified = siwe_check(
         message=message, signature=signature, headless=True, expected_address=address
     )
-    found = wallet_account_find(address=verified.address)
+    found, room = _find(verified.address, replaceable_name=None)
     _refuse_inactive(found)
     _refuse_signup(found, actor_ip, verified.address)
-    if found is not None and found[1] is not None:
-        key_room_check(found[1])
+    _refuse_at_cap(room)
     _spend_nonce(verified, headless=True)
     user, org, _created = wallet_account_open(address=verified.address, found=found)
     return apikey_create(
@@ -127,6 +127,19 @@ def headless_key_create(
         expires_at=expires_at,
         actor_ip=actor_ip,
     )
+
+
+def _find(address: str, *, replaceable_name: str | None) -> tuple[WalletAccountFound, dict]:
+    """The wallet's account and its organization's room for another key, in one query."""
+    return wallet_account_find_with(
+        address=address, annotate=key_room_annotations(replaceable_name=replaceable_name)
+    )
+
+
+def _refuse_at_cap(room: dict) -> None:
+    """KeyLimitReached at the cap (a new account has no organization, so no keys)."""
+    if room:
+        key_room_refuse(room)
 
 
 def _refuse_inactive(found: WalletAccountFound) -> None:

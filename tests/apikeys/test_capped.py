@@ -1,0 +1,132 @@
+"""apikey_create's one-statement path on PostgreSQL (apikeys.capped) against what the
+ORM path makes: the same rows, the same cap, the same refusals. On SQLite the same
+tests check the ORM path, so the two paths are held to one set of expectations."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from apikeys import keyformat
+from apikeys.errors import KeyLimitReached
+from apikeys.models import APIKey, APIKeyEvent, EventAction
+from apikeys.selectors import key_room_annotations
+from apikeys.services import apikey_create, apikey_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+def columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_the_returned_key_is_the_stored_row_column_for_column(org, user):
+    before = timezone.now()
+    key, full = apikey_create(
+        organization=org,
+        created_by=user,
+        name="gateway",
+        permissions=["chat:write", "keys"],
+        environment="test",
+        rate_limit=120,
+        allowed_ips=["10.0.0.0/8", "2001:db8::1"],
+        actor_ip="192.0.2.7",
+    )
+    after = timezone.now()
+    stored = APIKey.objects.get(pk=key.pk)
+    assert columns(stored) == columns(key)
+    assert stored.digest == hashlib.sha256(full.encode()).hexdigest()
+    assert (stored.name, stored.environment, stored.rate_limit) == ("gateway", "test", 120)
+    assert stored.permissions == ["chat:write", "keys"]
+    assert stored.allowed_ips == ["10.0.0.0/8", "2001:db8::1"]
+    assert stored.hint == keyformat.hint(full)
+    assert (stored.organization_id, stored.created_by_id) == (org.pk, user.pk)
+    assert before <= stored.created_at <= after
+    assert before + timedelta(days=90) <= stored.expires_at <= after + timedelta(days=90)
+    assert stored.revoked_at is stored.previous_digest is stored.last_used_at is None
+    assert key._state.adding is False
+
+    event = APIKeyEvent.objects.get(key=key)
+    assert event.action == EventAction.CREATED
+    assert (event.organization_id, event.actor_id, event.actor_key_id) == (org.pk, user.pk, None)
+    assert event.ip == "192.0.2.7"
+    assert event.details == {"name": "gateway", "environment": "test"}
+    assert before <= event.created_at <= after
+
+
+def test_the_cap_counts_only_keys_neither_revoked_nor_expired(org, user, settings):
+    settings.API_KEY_MAX_ACTIVE = 2
+    revoked, _ = apikey_create(organization=org, created_by=user, name="revoked")
+    apikey_revoke(key=revoked)
+    expired, _ = apikey_create(organization=org, created_by=user, name="expired")
+    APIKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    apikey_create(organization=org, created_by=user, name="one")
+    apikey_create(organization=org, created_by=user, name="two")
+    keys, events = APIKey.objects.count(), APIKeyEvent.objects.count()
+
+    with pytest.raises(KeyLimitReached) as refused:
+        apikey_create(organization=org, created_by=user, name="three")
+    assert refused.value.details == {"limit": 2}
+    assert (APIKey.objects.count(), APIKeyEvent.objects.count()) == (keys, events)
+
+
+def test_another_organizations_keys_do_not_count(org, user, other_org, settings):
+    settings.API_KEY_MAX_ACTIVE = 1
+    apikey_create(organization=other_org, name="theirs")
+    apikey_create(organization=org, created_by=user, name="ours")
+    assert APIKey.objects.filter(organization=org).count() == 1
+
+
+def test_an_unknown_organization_is_refused_and_writes_nothing():
+    with pytest.raises(Organization.DoesNotExist):
+        apikey_create(organization=uuid.uuid4(), name="orphan")
+    assert (APIKey.objects.count(), APIKeyEvent.objects.count()) == (0, 0)
+
+
+def test_a_failed_insert_leaves_the_callers_transaction_usable(org, user):
+    key, _ = apikey_create(organization=org, created_by=user, name="first")
+    taken = key.digest
+    with transaction.atomic():
+        # A digest that is already taken (the unique index refuses it): force one
+        # by making generate() repeat the existing key's secret.
+        original = keyformat.digest
+        keyformat.digest = lambda full: taken
+        try:
+            with pytest.raises(IntegrityError):
+                apikey_create(organization=org, created_by=user, name="second")
+        finally:
+            keyformat.digest = original
+        # The caller's transaction goes on: the failure rolled back to a savepoint.
+        assert APIKey.objects.filter(organization=org).count() == 1
+    assert APIKeyEvent.objects.filter(key__organization=org).count() == 1
+
+
+def test_room_annotations_agree_with_the_orm(org, user, settings):
+    settings.API_KEY_MAX_ACTIVE = 10
+    apikey_create(organization=org, created_by=user, name="SIWE sign-in")
+    gone, _ = apikey_create(organization=org, created_by=user, name="SIWE sign-in")
+    apikey_revoke(key=gone)
+    apikey_create(organization=org, created_by=user, name="other")
+    room = key_room_annotations(organization="pk", replaceable_name="SIWE sign-in")
+    row = Organization.objects.filter(pk=org.pk).annotate(**room).values(*room).get()
+    assert row == {"keys_active": 2, "keys_replaceable": True}
+    absent = key_room_annotations(organization="pk", replaceable_name="nothing")
+    row = Organization.objects.filter(pk=org.pk).annotate(**absent).values(*absent).get()
+    assert row == {"keys_active": 2, "keys_replaceable": False}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the path exists on PostgreSQL")
+def test_on_postgresql_a_key_is_one_statement(org, user, django_assert_num_queries):
+    # SAVEPOINT, the statement, RELEASE: in a test every call runs inside the
+    # test's transaction; alone in production it is one round trip.
+    with django_assert_num_queries(3) as captured:
+        apikey_create(organization=org, created_by=user, name="one")
+    statement = captured.captured_queries[1]["sql"]
+    assert "apikeys_active_count_locked" in statement
+    assert "INSERT INTO apikeys_apikeyevent" in statement
