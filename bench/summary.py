@@ -8,7 +8,9 @@ one minimal Django beside it (bench/minimal), wrk -t2 on loopback. The rows
 alternate over --rounds rounds (bench/rounds.py) and every answer's body is
 checked; the verify rows also check the ledger (bench/verify.py). After each
 round, --siwe returning wallets sign in one by one (SIWE latency, below the key
-cap). The tables and progress go to stderr; stdout gets one JSON object:
+cap), once PostgreSQL has written out what the rows left behind
+(harness.settle_database: a CHECKPOINT, then any running autovacuum). The tables
+and progress go to stderr; stdout gets one JSON object:
 
     {"ratios": {"key/no-auth": {"median", "min", "max"}, "key/floor", "key/drf-api-key",
                 "verify/key", "verify-with-cost/key", "wallet-signed/key",
@@ -34,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import auth_overhead, rounds, verify, wallet_auth
-from bench.harness import bench_env, ensure_database, gunicorn
+from bench.harness import bench_env, ensure_database, gunicorn, settle_database
 
 MINIMAL, NOAUTH, KEY = auth_overhead.MINIMAL, auth_overhead.NOAUTH, auth_overhead.OURS
 RATIOS = {
@@ -104,9 +106,10 @@ def main() -> None:
             ordered = rows if n % 2 == 0 else list(reversed(rows))
             for name, s in rounds.run_rounds(ordered, 1).items():
                 stats.setdefault(name, rounds.Stats(name)).results.extend(s.results)
+            settled = settle_database(env)
             p50, _ = wallet_auth.siwe_returning(full, args.siwe)
             siwe_p50.append(p50)
-            print(f"  round {n + 1}: SIWE returning p50 {p50:.2f} ms", file=sys.stderr)
+            print(f"  round {n + 1}: SIWE returning p50 {p50:.2f} ms ({settled})", file=sys.stderr)
     stats = {row.name: stats[row.name] for row in rows}
 
     print(rounds.table(stats, NOAUTH), file=sys.stderr)
