@@ -65,7 +65,7 @@ def _evaluate(record: keycache.KeyRecord, ip: str | None, now: float) -> KeyCode
 
 
 def apikey_verify(
-    raw_key: str,
+    raw_key: str | keyformat.ParsedKey,
     *,
     ip: str | None = None,
     count: bool = True,
@@ -89,8 +89,9 @@ def apikey_verify(
       key of a gateway); by default the key itself.
     - `hot`: the cache entries, already read (with the count, if `count`) by a
       caller that read more in the same round trip (the verify endpoint).
+    - `raw_key` may be a key the caller already parsed (keyformat.presented).
     """
-    parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
+    parsed = keyformat.presented(raw_key)
     if parsed is None:
         return KeyCheck(KeyCode.NOT_FOUND, malformed=True)
     digest, hint = parsed.digest, parsed.hint
@@ -167,10 +168,10 @@ def verify_plan(
 
 
 def caller_plan(
-    raw_key: str, *, ip: str | None, may_call: Callable[[Principal], bool]
+    raw_key: str | keyformat.ParsedKey, *, ip: str | None, may_call: Callable[[Principal], bool]
 ) -> verifyread.CallerPlan | None:
     """The caller's part of the verify endpoint's round trip (None: malformed key)."""
-    parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
+    parsed = keyformat.presented(raw_key)
     if parsed is None:
         return None
     names = keycache.hot_names(parsed.digest, ip=ip, failures_from=ip)
@@ -188,7 +189,7 @@ def caller_plan(
 
 
 def apikey_check_and_count(
-    raw_key: str,
+    raw_key: str | keyformat.ParsedKey,
     *,
     ip: str | None,
     permissions: tuple[str, ...],
@@ -202,7 +203,7 @@ def apikey_check_and_count(
     this address and these permissions), else one of its own, and a second one
     only when the key's record changed since this process last saw it; elsewhere
     apikey_verify plus a count."""
-    parsed = keyformat.parse(raw_key) if len(raw_key) <= keyformat.MAX_HEADER_LENGTH else None
+    parsed = keyformat.presented(raw_key)
     if parsed is None:
         return CountedCheck(KeyCheck(KeyCode.NOT_FOUND, malformed=True), False, None, None)
     digest = parsed.digest
@@ -242,7 +243,11 @@ def apikey_check_and_count(
 
 
 def _check_then_count(
-    raw_key: str, *, ip: str | None, permitted: Permitted, actor_key_id: uuid.UUID | None = None
+    raw_key: str | keyformat.ParsedKey,
+    *,
+    ip: str | None,
+    permitted: Permitted,
+    actor_key_id: uuid.UUID | None = None,
 ) -> CountedCheck:
     check = apikey_verify(raw_key, ip=ip, count=False, actor_key_id=actor_key_id)
     if check.code is not KeyCode.VALID or check.key is None:

@@ -16,7 +16,7 @@ import hashlib
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
@@ -75,18 +75,20 @@ def key_length() -> int:
 
 @dataclass(frozen=True, slots=True)
 class ParsedKey:
-    """A key whose shape and checksum are right; it may still not exist."""
+    """A key whose shape and checksum are right; it may still not exist.
+
+    Its digest and hint are computed once, here: a verify call hands the parsed
+    keys along instead of parsing and hashing them again (`presented`). Lives for
+    one request; never stored or cached."""
 
     key: str
     environment: str
+    digest: str = field(init=False, repr=False)
+    hint: str = field(init=False, repr=False)
 
-    @property
-    def digest(self) -> str:
-        return digest(self.key)
-
-    @property
-    def hint(self) -> str:
-        return hint(self.key)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", digest(self.key))
+        object.__setattr__(self, "hint", hint(self.key))
 
 
 def parse(raw: str) -> ParsedKey | None:
@@ -109,6 +111,15 @@ def parse(raw: str) -> ParsedKey | None:
     if checksum(raw[:-CHECKSUM_LENGTH]) != raw[-CHECKSUM_LENGTH:]:
         return None
     return ParsedKey(key=raw, environment=environment)
+
+
+def presented(value: str | ParsedKey) -> ParsedKey | None:
+    """A presented key (a header value, a body field) parsed, as the checks parse
+    it: no longer than MAX_HEADER_LENGTH, then `parse`. An already parsed key is
+    returned as it is, so a request parses and hashes each key once."""
+    if isinstance(value, ParsedKey):
+        return value
+    return parse(value) if len(value) <= MAX_HEADER_LENGTH else None
 
 
 def looks_like_key(value: str) -> bool:

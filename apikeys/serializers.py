@@ -3,6 +3,7 @@ unknown fields; the rules (ranges, caps, known permissions) live in the services
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from typing import Any
@@ -134,7 +135,10 @@ class DashboardSerializer(serializers.Serializer):
 # --- the remote verify endpoint ------------------------------------------------
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
-_DATETIME = serializers.DateTimeField()  # DRF's rendering: ISO 8601, UTC as "Z"
+# DRF's rendering: ISO 8601, UTC as "Z". The zone is given (TIME_ZONE is UTC and
+# nothing activates another): without it DRF looks the current zone up through
+# asgiref's context-local storage on every verify response.
+_DATETIME = serializers.DateTimeField(default_timezone=datetime.UTC)
 
 
 @extend_schema_field(

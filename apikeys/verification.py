@@ -81,31 +81,35 @@ def permitted_for(permissions: tuple[str, ...]) -> Callable[[KeyInfo], bool]:
 
 def verify_caller_with_key(
     raw: str, *, ip: str | None, data: dict[str, Any]
-) -> tuple[KeyCheck, verifyread.Read] | None:
+) -> tuple[KeyCheck, verifyread.Read, keyformat.ParsedKey] | None:
     """The caller's key check (as APIKeyAuthentication makes it) and the checked
-    key's read for a validated verify body, in one round trip. The checked key is
-    counted there only if the caller will pass (valid, holding `verify`, within
-    its limit) and so will the key. None when the cache cannot do it (no Redis,
-    or not now: the general path then runs, and logs)."""
+    key's read for a validated verify body, in one round trip, with the checked
+    key as parsed (for key_verify_remote: each key is parsed and hashed once per
+    request). The checked key is counted there only if the caller will pass
+    (valid, holding `verify`, within its limit) and so will the key. None when
+    the cache cannot do it (no Redis, or not now: the general path then runs,
+    and logs)."""
     wanted = tuple(data.get("permissions", ()))
-    caller = caller_plan(raw, ip=ip, may_call=lambda p: p.has_permission("verify"))
-    key = data["key"]
-    parsed = keyformat.parse(key) if len(key) <= keyformat.MAX_HEADER_LENGTH else None
-    if caller is None or parsed is None:
+    caller_key = keyformat.presented(raw)
+    checked_key = keyformat.presented(data["key"])
+    if caller_key is None or checked_key is None:
+        return None
+    caller = caller_plan(caller_key, ip=ip, may_call=lambda p: p.has_permission("verify"))
+    if caller is None:
         return None
     plan = verify_plan(
-        parsed.digest, ip=data.get("ip"), permissions=wanted, permitted=permitted_for(wanted)
+        checked_key.digest, ip=data.get("ip"), permissions=wanted, permitted=permitted_for(wanted)
     )
     try:
         hot, checked = verifyread.read(plan, caller)
     except Exception:
         return None
-    return apikey_verify(raw, ip=ip, failures_from=ip, hot=hot), checked
+    return apikey_verify(caller_key, ip=ip, failures_from=ip, hot=hot), checked, checked_key
 
 
 def key_verify_remote(
     *,
-    raw_key: str,
+    raw_key: str | keyformat.ParsedKey,
     permissions: Iterable[str] = (),
     cost_micros: int = 0,
     ip: str | None = None,
@@ -120,6 +124,7 @@ def key_verify_remote(
     charged. Raises Conflict when `request_id` was already used with another cost.
     `prefetched`: the checked key as read together with the caller's key
     (apikeys.authentication), used when it read this key for this call.
+    `raw_key` may be the key as already parsed then (keyformat.presented).
     """
     wanted = tuple(permissions)
     charged = cost_micros != 0

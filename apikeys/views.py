@@ -293,23 +293,24 @@ class VerifyKeyView(APIView):
         read = verify_caller_with_key(raw, ip=ip, data=data)
         if read is None:
             return None
-        check, checked = read
-        request._request.gatehouse_verify = (data, checked)  # type: ignore[attr-defined]
+        check, checked, checked_key = read
+        request._request.gatehouse_verify = (data, checked, checked_key)  # type: ignore[attr-defined]
         return check
 
     @extend_schema(tags=["API keys"], request=VerifyIn, responses={200: VerifyOut})
     def post(self, request: Request) -> Response:
         prefetched = getattr(request._request, "gatehouse_verify", None)
         if prefetched is not None:
-            data, checked = prefetched
+            data, checked, raw_key = prefetched
         else:
             data, checked = verify_body_fast(request.data), None
             if data is None:
                 body = VerifyIn(data=request.data)
                 body.is_valid(raise_exception=True)
                 data = body.validated_data
+            raw_key = data["key"]
         result = key_verify_remote(
-            raw_key=data["key"],
+            raw_key=raw_key,
             permissions=data.get("permissions", ()),
             cost_micros=data.get("cost", 0),
             ip=data.get("ip"),

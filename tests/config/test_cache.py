@@ -56,3 +56,26 @@ def test_add_then_take_refuses_when_the_cache_is_down():
 
     with override_settings(CACHES=CLOSED_PORT_REDIS), pytest.raises(ServiceUnavailable):
         add_then_take("probe:marker", 1, 60, "probe:issued")
+
+
+# run_script: EVALSHA straight away, loading the script only when Redis lacks it.
+
+
+def test_run_script_loads_a_script_redis_has_not_seen():
+    import uuid
+
+    from config.cache import run_script
+
+    client = redis_client()
+    if client is None:
+        with pytest.raises(LookupError):
+            run_script("return 1", [], [])
+        return
+    # A source Redis cannot know yet (its SHA1 is new): the first EVALSHA answers
+    # NOSCRIPT, and the call still returns the script's result; then it is known.
+    source = f"-- {uuid.uuid4().hex}\nreturn {{KEYS[1], ARGV[1]}}"
+    assert run_script(source, ["probe:script"], ["x"]) == [
+        cache.make_key("probe:script").encode(),
+        b"x",
+    ]
+    assert run_script(source, ["probe:script"], ["y"])[1] == b"y"
