@@ -12,7 +12,9 @@ django.setup()
 db = settings.DATABASES["default"]
 print(json.dumps({
     "engine": db["ENGINE"], "name": db["NAME"], "max_age": db.get("CONN_MAX_AGE"),
-    "health": db.get("CONN_HEALTH_CHECKS"), "cache": settings.CACHES["default"]["BACKEND"],
+    "health": db.get("CONN_HEALTH_CHECKS"),
+    "prepared": [db["OPTIONS"].get(k) for k in ("server_side_binding", "prepare_threshold")],
+    "cache": settings.CACHES["default"]["BACKEND"],
     "domain": settings.APP_DOMAIN, "origin": settings.APP_ORIGIN,
     "hsts": getattr(settings, "SECURE_HSTS_SECONDS", 0),
     "secure_cookie": settings.SESSION_COOKIE_SECURE,
@@ -34,6 +36,7 @@ def run(code: str, **env: str) -> subprocess.CompletedProcess:
             "APP_URL",
             "ANONYMOUS_RATE",
             "AUTH_FAILURE_RATE",
+            "DB_PREPARED_STATEMENTS",
         ),
         **env,
     )
@@ -62,7 +65,13 @@ def test_database_url_and_redis_url():
     assert s["name"] == "gate"
     assert s["max_age"] == 600
     assert s["health"] is True
+    assert s["prepared"] == [True, 5]
     assert s["cache"] == "django_redis.cache.RedisCache"
+
+
+def test_prepared_statements_can_be_turned_off():
+    s = probe(DATABASE_URL="postgres://u:p@db.internal:5433/gate", DB_PREPARED_STATEMENTS="0")
+    assert s["prepared"] == [None, None]
 
 
 def test_postgres_driver_is_psycopg3():
