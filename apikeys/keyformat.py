@@ -79,12 +79,14 @@ class ParsedKey:
 
     Its digest and hint are computed once, here: a verify call hands the parsed
     keys along instead of parsing and hashing them again (`presented`). Lives for
-    one request; never stored or cached."""
+    one request; never stored or cached. Its repr shows the environment and the
+    hint only, so that a parsed key in a log line or a traceback's locals shows
+    neither the secret nor its digest."""
 
-    key: str
+    key: str = field(repr=False)
     environment: str
     digest: str = field(init=False, repr=False)
-    hint: str = field(init=False, repr=False)
+    hint: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", digest(self.key))

@@ -184,3 +184,20 @@ def test_bad_prefix_setting_fails_loudly(settings, prefix):
 )
 def test_a_right_checksum_does_not_excuse_length_or_alphabet(body):
     assert keyformat.parse(body + _crc32_base62(body)) is None
+
+
+def test_a_parsed_keys_repr_shows_neither_the_secret_nor_its_digest():
+    full = keyformat.generate("live")
+    parsed = keyformat.parse(full)
+    shown = repr(parsed)
+    assert full not in shown
+    assert hashlib.sha256(full.encode()).hexdigest() not in shown
+    assert shown == f"ParsedKey(environment='live', hint='{keyformat.hint(full)}')"
+
+
+def test_presented_bounds_the_length_then_parses():
+    full = keyformat.generate("test")
+    assert keyformat.presented(full) == keyformat.parse(full)
+    parsed = keyformat.parse(full)
+    assert keyformat.presented(parsed) is parsed
+    assert keyformat.presented(full + "x" * keyformat.MAX_HEADER_LENGTH) is None
