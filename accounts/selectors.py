@@ -29,7 +29,7 @@ def wallet_account_find_with(
     *, address: str, annotate: Mapping[str, Any]
 ) -> tuple[WalletAccountFound, dict[str, Any]]:
     """wallet_account_find, plus `annotate`'s expressions evaluated on the ownership
-    row in the same query (an OuterRef("organization") names its organization):
+    row in the same query (F("organization") in them is the row's organization):
     (found, their values), the values {} when the wallet owns no organization.
     A caller on a higher floor asks here what it needs about the organization
     without a second round trip (wallet.signin: room for another key)."""
