@@ -10,6 +10,8 @@ A VOLATILE PL/pgSQL function takes a fresh snapshot for each statement it runs.
 
 from django.db import migrations
 
+from config.migration_ops import postgresql_only
+
 CREATE = r"""
 CREATE OR REPLACE FUNCTION apikeys_active_count_locked(org uuid, now timestamptz)
 RETURNS integer AS $$
@@ -31,15 +33,7 @@ $$ LANGUAGE plpgsql VOLATILE;
 DROP = "DROP FUNCTION IF EXISTS apikeys_active_count_locked(uuid, timestamptz);"
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("apikeys", "0002_key_usage_day"), ("accounts", "0001_initial")]
 
-    operations = [migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP))]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -17,6 +17,8 @@ Errors use SQLSTATE class 23 (integrity), so Django raises IntegrityError.
 
 from django.db import migrations
 
+from config.migration_ops import postgresql_only
+
 FORWARD = r"""
 CREATE FUNCTION billing_ledger_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -90,21 +92,9 @@ DROP FUNCTION IF EXISTS billing_ledger_refuse_change();
 """
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, None)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0001_initial"),
     ]
 
-    operations = [
-        migrations.RunPython(forward, backward, elidable=False),
-    ]
+    operations = [postgresql_only(FORWARD, BACKWARD)]

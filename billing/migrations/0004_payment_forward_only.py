@@ -9,6 +9,8 @@ change to a settled or failed row) raises, whoever issues the SQL.
 
 from django.db import migrations
 
+from config.migration_ops import postgresql_only
+
 CREATE = r"""
 CREATE OR REPLACE FUNCTION billing_payment_forward_only() RETURNS trigger AS $$
 BEGIN
@@ -56,15 +58,7 @@ DROP FUNCTION IF EXISTS billing_payment_forward_only();
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)  # no placeholders: RAISE uses %
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("billing", "0003_payment")]
 
-    operations = [migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP))]
+    operations = [postgresql_only(CREATE, DROP)]
