@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from apikeys import keyformat
+from apikeys import capped, keyformat
 from apikeys.errors import KeyLimitReached
 from apikeys.models import APIKey, APIKeyEvent, EventAction
 from apikeys.selectors import key_room_annotations
@@ -89,19 +89,30 @@ def test_an_unknown_organization_is_refused_and_writes_nothing():
     assert (APIKey.objects.count(), APIKeyEvent.objects.count()) == (0, 0)
 
 
+@pytest.mark.postgresql  # the one statement's savepoint; the ORM path has atomic's own
 def test_a_failed_insert_leaves_the_callers_transaction_usable(org, user):
     key, _ = apikey_create(organization=org, created_by=user, name="first")
-    taken = key.digest
+    # A second key with the first one's digest: the unique index refuses it.
+    twin = APIKey(
+        organization_id=org.pk,
+        created_by_id=user.pk,
+        name="second",
+        environment=key.environment,
+        digest=key.digest,
+        hint=key.hint,
+        expires_at=key.expires_at,
+    )
     with transaction.atomic():
-        # A digest that is already taken (the unique index refuses it): force one
-        # by making generate() repeat the existing key's secret.
-        original = keyformat.digest
-        keyformat.digest = lambda full: taken
-        try:
-            with pytest.raises(IntegrityError):
-                apikey_create(organization=org, created_by=user, name="second")
-        finally:
-            keyformat.digest = original
+        with pytest.raises(IntegrityError):
+            capped.insert_under_cap(
+                twin,
+                cap=25,
+                now=timezone.now(),
+                actor_id=user.pk,
+                actor_key_id=None,
+                ip=None,
+                details={},
+            )
         # The caller's transaction goes on: the failure rolled back to a savepoint.
         assert APIKey.objects.filter(organization=org).count() == 1
     assert APIKeyEvent.objects.filter(key__organization=org).count() == 1
