@@ -60,13 +60,15 @@ bulk = Organization.objects.filter(slug="bench-bulk").first() or organization_cr
 with connection.cursor() as c:
     c.execute("DELETE FROM apikeys_apikey WHERE organization_id = %s", [bulk.pk])
     have = APIKey.objects.count()
+    # The casts: with server-side binding (DB_PREPARED_STATEMENTS) psycopg types a
+    # small int as smallint, and generate_series has no smallint overload to pick.
     c.execute('''
           INSERT INTO apikeys_apikey (id, organization_id, name, environment, permissions,
             allowed_ips, digest, hint, expires_at, created_at, revoked_at)
           SELECT gen_random_uuid(), %s, 'bulk', 'live', '[]'::jsonb, '[]'::jsonb,
             encode(sha256(('bulk-' || g)::text::bytea), 'hex'), 'ek_live_bulk',
             now() + interval '90 days', now(), now()
-          FROM generate_series(%s, %s) g''', [bulk.pk, have, target - 1])
+          FROM generate_series(%s::integer, %s::integer) g''', [bulk.pk, have, target - 1])
     c.execute("ANALYZE apikeys_apikey")
 print(APIKey.objects.count())
 """
