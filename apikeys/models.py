@@ -79,6 +79,18 @@ class APIKey(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="apikey_org_recent"),
+            # An organization's active keys are counted on every key creation (the
+            # cap) and every SIWE sign-in (room for a key). Revoked keys pile up and
+            # never come back, so this index holds only the live ones; the count
+            # stays an index-only scan however many a big organization has revoked
+            # or however stale the table's statistics are (with one organization
+            # holding most rows at ANALYZE, the planner chose a sequential scan of
+            # every key for each sign-in).
+            models.Index(
+                fields=["organization", "expires_at"],
+                condition=Q(revoked_at__isnull=True),
+                name="apikey_org_active",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

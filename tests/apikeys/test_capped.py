@@ -147,3 +147,40 @@ def test_what_a_key_costs_the_database(org, user, django_assert_num_queries):
         assert "INSERT INTO apikeys_apikeyevent" in made_by[0]
     else:
         assert len(made_by) == 2
+
+
+@pytest.mark.postgresql  # the plan is PostgreSQL's; SQLite has no statistics to go stale
+def test_counting_active_keys_reads_only_the_active_key_index(org, user, other_org):
+    # One organization holds every key when the statistics are taken, all revoked
+    # (a big customer's history): PostgreSQL then believes any organization has
+    # that many rows, and without the partial index it read the whole table for
+    # each count, on every SIWE sign-in.
+    now = timezone.now()
+    APIKey.objects.bulk_create(
+        APIKey(
+            organization=other_org,
+            name="old",
+            digest=hashlib.sha256(f"revoked-{n}".encode()).hexdigest(),
+            hint="ek_live_old",
+            environment="live",
+            expires_at=now + timedelta(days=90),
+            revoked_at=now,
+        )
+        for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE apikeys_apikey")
+    apikey_create(organization=org, created_by=user, name="SIWE sign-in")
+
+    from accounts.models import Membership
+
+    room = key_room_annotations(replaceable_name="SIWE sign-in")
+    # The room is a subquery correlated with the ownership row: planned for any
+    # organization, not this one, so the skewed statistics are all it has to go on.
+    plan = Membership.objects.filter(organization=org).annotate(**room).explain()
+    assert "apikey_org_active" in plan, plan
+    assert "Seq Scan on apikeys_apikey" not in plan, plan
+    assert Membership.objects.filter(organization=org).annotate(**room).values(*room).get() == {
+        "keys_active": 1,
+        "keys_replaceable": True,
+    }
