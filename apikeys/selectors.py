@@ -49,11 +49,20 @@ class _ActiveKeys(Func):
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
         org_sql, org_params = compiler.compile(self.source_expressions[0])
-        # Only the quoted table name and the compiled column go into the text;
-        # every value is a parameter.
+        sql, params = self.sql_against(org_sql, connection)
+        return sql, (*org_params, *params)
+
+    def sql_against(self, organization_column: str, connection: Any) -> tuple[str, tuple]:
+        """The subquery over a compiled organization column (with no parameters of
+        its own), as accounts.selectors.wallet_account_find_with's statement asks."""
+        # Only the quoted table name and the column go into the text; every value
+        # is a parameter.
         table = connection.ops.quote_name(APIKey._meta.db_table)
-        where = f"k.organization_id = {org_sql} AND k.revoked_at IS NULL AND k.expires_at > %s"
-        params = [*org_params, connection.ops.adapt_datetimefield_value(self.now)]
+        where = (
+            f"k.organization_id = {organization_column} AND k.revoked_at IS NULL "
+            "AND k.expires_at > %s"
+        )
+        params = [connection.ops.adapt_datetimefield_value(self.now)]
         if self.name is None:
             sql = f"(SELECT COUNT(*) FROM {table} k WHERE {where})"  # noqa: S608
         else:

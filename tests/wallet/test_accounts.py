@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from eth_account import Account
 
 from accounts.models import Membership, Organization, Role, User
@@ -208,6 +211,54 @@ def test_an_account_with_an_organization_is_one_query(django_assert_num_queries)
         found = wallet_account_find(address=ADDRESS)
     with django_assert_num_queries(0):  # user and organization came with it
         assert (found[0].wallet_address, found[1].slug) == (ADDRESS, org.slug)
+
+
+def _columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_the_found_rows_are_what_the_orm_reads_column_for_column():
+    # wallet_account_find writes its own statement; what it hands back must be the
+    # rows as the ORM reads them, types included (aware datetimes, UUIDs and
+    # booleans on SQLite too), and instances that save as updates.
+    user, org, _ = wallet_account_get_or_create(address=ADDRESS)
+    User.objects.filter(pk=user.pk).update(
+        last_login=timezone.now() - timedelta(hours=2), is_staff=True, email="w@example.com"
+    )
+    Organization.objects.filter(pk=org.pk).update(plan="enterprise", custom_rate_limit=77)
+    found_user, found_org = wallet_account_find(address=ADDRESS)
+    assert _columns(found_user) == _columns(User.objects.get(pk=user.pk))
+    assert _columns(found_org) == _columns(Organization.objects.get(pk=org.pk))
+    assert found_user.last_login.tzinfo is not None and found_user.is_staff is True
+    assert found_org.custom_rate_limit == 77 and found_org.rate_limit_per_minute == 77
+    for instance in (found_user, found_org):
+        assert (instance._state.adding, instance._state.db) == (False, "default")
+    found_org.name = "Renamed"
+    found_org.save()
+    assert Organization.objects.count() == 1
+    assert Organization.objects.get(pk=org.pk).name == "Renamed"
+
+
+@pytest.mark.django_db
+def test_a_wallet_without_an_organization_or_an_account_is_one_query(
+    django_assert_num_queries,
+):
+    with django_assert_num_queries(1):
+        assert wallet_account_find(address=ADDRESS) is None
+    user, _org, _ = wallet_account_get_or_create(address=ADDRESS)
+    Membership.objects.filter(user=user).delete()
+    with django_assert_num_queries(1):
+        found = wallet_account_find(address=ADDRESS)
+    assert found == (user, None)
+    assert _columns(found[0]) == _columns(User.objects.get(pk=user.pk))
+
+
+@pytest.mark.django_db
+def test_a_membership_that_is_not_ownership_is_no_organization():
+    user, _org, _ = wallet_account_get_or_create(address=ADDRESS)
+    Membership.objects.filter(user=user).update(role=Role.ADMIN)
+    assert wallet_account_find(address=ADDRESS) == (user, None)
 
 
 @pytest.mark.concurrency
