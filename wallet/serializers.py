@@ -7,6 +7,8 @@ are signed text. The strict field types are the key API's, so both answer alike.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -77,6 +79,29 @@ class SiweVerifySerializer(SiweSignedSerializer):
     """POST /api/auth/siwe/verify {message, signature}."""
 
 
+def siwe_body_fast(data: Any) -> dict[str, str] | None:
+    """SiweVerifySerializer's validated data for a plainly well-formed body, without
+    building the serializer (DRF deep-copies its fields on every instantiation, a
+    tenth of a sign-in's CPU); None for anything else, which then goes through the
+    serializer for its verdict and its exact errors. It accepts only bodies the
+    serializer accepts, with the same result (tests/wallet/test_siwe_body.py checks
+    that property against the serializer itself)."""
+    if type(data) is not dict:
+        return None
+    message, signature = data.get("message"), data.get("signature")
+    if type(message) is not str or type(signature) is not str:
+        return None
+    # The message as signed (never trimmed): not blank, not too long, ASCII, and no
+    # NUL, which ASCII allows and CharField refuses.
+    if not 0 < len(message) <= MAX_MESSAGE_CHARS or not message.isascii() or "\x00" in message:
+        return None
+    try:
+        parse_signature(signature)  # 0x and 130 hex digits: nothing CharField refuses
+    except ValidationFailed:
+        return None
+    return {"message": message, "signature": signature}
+
+
 class HeadlessKeyCreateSerializer(StrictSerializer, SiweSignedSerializer):
     """POST /api/v1/api-keys, no credentials: {address, message, signature, name, expiresAt?}.
 
@@ -124,3 +149,25 @@ class SiweSignInOut(serializers.Serializer):
     user = WalletUserOut()
     organization = WalletOrganizationOut()
     isNewAccount = serializers.BooleanField(source="is_new_account")
+
+    @classmethod
+    def render(cls, result: Any) -> dict[str, Any]:
+        """What `cls(result).data` is, built directly: a serializer with nested ones
+        costs a sign-in ~0.2 ms of CPU to instantiate (tests/wallet/test_siwe_body.py
+        holds the two equal)."""
+        user, org = result.user, result.organization
+        return {
+            "apiKey": str(result.key),
+            "user": {
+                "id": str(user.pk),
+                "username": str(user.username),
+                "walletAddress": None if user.wallet_address is None else str(user.wallet_address),
+            },
+            "organization": {
+                "id": str(org.pk),
+                "name": str(org.name),
+                "slug": str(org.slug),
+                "plan": str(org.plan),
+            },
+            "isNewAccount": bool(result.is_new_account),
+        }

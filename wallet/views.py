@@ -32,6 +32,7 @@ from wallet.serializers import (
     SiweLoginOut,
     SiweSignInOut,
     SiweVerifySerializer,
+    siwe_body_fast,
 )
 from wallet.signin import headless_key_create, siwe_account_verify, siwe_sign_in
 from wallet.siwe_verify import SiweFailed
@@ -107,18 +108,19 @@ class SiweVerifyView(AnonymousWalletView):
     )
     def post(self, request: Request) -> Response:
         """Verify a signed SIWE message; find or create the account; return a new key."""
-        body = SiweVerifySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = siwe_body_fast(request.data)
+        if data is None:  # not plainly well formed: the serializer says what is wrong
+            body = SiweVerifySerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
         try:
             result = siwe_sign_in(
-                message=body.validated_data["message"],
-                signature=body.validated_data["signature"],
-                actor_ip=client_ip(request),
+                message=data["message"], signature=data["signature"], actor_ip=client_ip(request)
             )
         except SiweFailed as exc:
             auth_failed(request, exc.reason)
             raise
-        response = Response(SiweSignInOut(result).data)
+        response = Response(SiweSignInOut.render(result))
         response["Cache-Control"] = "no-store"
         return response
 
