@@ -109,6 +109,10 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a health check that needs no round trip when the
+        # server has said nothing since the last request (config/postgresql).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     # A database that does not answer fails the connection attempt in seconds
     # (an API answer of 503, see config.errors.backing_service_error), instead of
     # holding a worker until gunicorn kills it.

@@ -14,9 +14,9 @@ nothing and the same signed message works once the cause is gone. A failure
 after the nonce is spent costs the client a new nonce, never a second use of
 the old one. The cap is checked again under the organization's row lock
 (apikey_create), which is what holds under concurrency. A returning wallet's
-sign-in costs 3 round trips to PostgreSQL: that query, the key created in one
-statement (apikeys.capped) and Django's connection health check; 7 on SQLite
-(tests/wallet/test_signin.py).
+sign-in costs 2 round trips to PostgreSQL: that query and the key created in one
+statement (apikeys.capped); the connection's health check sends nothing
+(config/postgresql). 7 statements on SQLite (tests/wallet/test_signin.py).
 """
 
 from __future__ import annotations
