@@ -79,3 +79,39 @@ def test_run_script_loads_a_script_redis_has_not_seen():
         b"x",
     ]
     assert run_script(source, ["probe:script"], ["y"])[1] == b"y"
+
+
+# read_and_count: the API-key hot path's one round trip.
+
+
+@pytest.mark.django_db
+def test_read_and_count_reads_counts_and_gives_new_counters_their_expiry():
+    from config.cache import read_and_count
+
+    names = ["probe:a", "probe:missing", "probe:b"]
+    cache.delete_many([*names, "probe:n", "probe:usage"])
+    cache.set("probe:a", {"k": 1}, timeout=60)
+    cache.set("probe:b", "two", timeout=60)
+    values, n, raw = read_and_count(names, "probe:n", 70, also_count=("probe:usage", 900))
+    decoded = [cache.client.decode(v) if raw and v is not None else v for v in values]
+    assert decoded == [{"k": 1}, None, "two"]
+    assert n == 1
+    client = redis_client()
+    if client is not None:
+        assert 65 <= client.ttl(cache.make_key("probe:n")) <= 70
+    values, n, _ = read_and_count(names, "probe:n", 70, also_count=("probe:usage", 900))
+    assert n == 2
+    assert cache.get("probe:usage") == 2
+    if client is not None:
+        # Set on the first hit only: the window does not slide with later hits.
+        client.expire(cache.make_key("probe:n"), 30)
+        _, n, _ = read_and_count(names, "probe:n", 70, also_count=("probe:usage", 900))
+        assert n == 3
+        assert 25 <= client.ttl(cache.make_key("probe:n")) <= 30
+        assert 890 <= client.ttl(cache.make_key("probe:usage")) <= 900
+    # Reading alone counts nothing.
+    counted = (cache.get("probe:n"), cache.get("probe:usage"))
+    values, n, _ = read_and_count(["probe:a"], None, 70)
+    assert n is None and len(values) == 1 and values[0] is not None
+    assert (cache.get("probe:n"), cache.get("probe:usage")) == counted
+    cache.delete_many([*names, "probe:n", "probe:usage"])
