@@ -35,6 +35,16 @@ def test_keys_are_unique_and_carry_enough_entropy():
     assert keyformat.SECRET_LENGTH * 5.95 > 128 + 4 * 5.95
 
 
+def test_every_secret_character_ranges_over_the_whole_alphabet():
+    # 3,000 keys: a given character is missing from a given position with
+    # probability (61/62)**3000 < 1e-21, so a secret drawn from too small a range
+    # (a shorter or biased draw leaves a position stuck or short) fails here.
+    start = len("ek_live_")
+    secrets_ = [keyformat.generate()[start : start + keyformat.SECRET_LENGTH] for _ in range(3000)]
+    for position in range(keyformat.SECRET_LENGTH):
+        assert {s[position] for s in secrets_} == set(keyformat.BASE62), position
+
+
 def test_prefix_comes_from_settings(settings):
     settings.API_KEY_PREFIX = "gh"
     key = keyformat.generate("test")
@@ -123,20 +133,24 @@ def test_digest_is_sha256_hex_of_the_whole_key():
 
 
 def test_secret_characters_come_from_the_secrets_module(monkeypatch):
-    """Keys are drawn from the OS CSPRNG (`secrets`), never from `random`."""
+    """Keys are drawn from the OS CSPRNG (`secrets`), never from `random`: the
+    secret is one draw below 62**32, written as 32 base62 digits."""
     drawn = []
-    real_choice = secrets.choice
+    real_randbelow = secrets.randbelow
 
-    def recording_choice(seq):
-        value = real_choice(seq)
-        drawn.append((seq, value))
+    def recording_randbelow(bound):
+        value = real_randbelow(bound)
+        drawn.append((bound, value))
         return value
 
-    monkeypatch.setattr(secrets, "choice", recording_choice)
+    monkeypatch.setattr(secrets, "randbelow", recording_randbelow)
     key = keyformat.generate("live")
-    assert len(drawn) == 32
-    assert {seq for seq, _ in drawn} == {_BASE62}
-    assert key[8:40] == "".join(value for _, value in drawn)
+    assert [bound for bound, _ in drawn] == [62**32]
+    number, digits = drawn[0][1], ""
+    for _ in range(32):
+        number, rem = divmod(number, 62)
+        digits = _BASE62[rem] + digits
+    assert key[8:40] == digits
 
 
 def test_key_length_and_header_positions():
