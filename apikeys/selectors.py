@@ -42,8 +42,13 @@ class _ActiveKeys(Func):
     database work; this costs microseconds. "Active" is APIKeyQuerySet.active():
     not revoked, not expired at `now`."""
 
+    # Shared, as Django's own Exists shares its BooleanField: a field is only read
+    # here, and making one costs more than the rest of the expression.
+    _COUNT: Field = IntegerField()
+    _FOUND: Field = BooleanField()
+
     def __init__(self, organization: str, *, now: datetime, name: str | None = None) -> None:
-        output: Field = IntegerField() if name is None else BooleanField()
+        output = self._COUNT if name is None else self._FOUND
         super().__init__(F(organization), output_field=output)
         self.now, self.name = now, name
 
