@@ -151,3 +151,14 @@ def cache_ttl(key: str) -> float | None:
     expires = cache._expire_info.get(cache.make_key(key))  # LocMemCache
     assert expires is not None or cache.make_key(key) in cache._cache, f"{key} is not in the cache"
     return None if expires is None else expires - time.time()
+
+
+def assert_plain_check_agrees(plain: Callable, serializer_class: type, body: object) -> None:
+    """A hot path's plain body check (`plain(body)`: the validated data, or None to
+    defer) accepts only what its serializer accepts, and makes the same of it."""
+    fast = plain(body)
+    serializer = serializer_class(data=body)
+    valid = serializer.is_valid()
+    if fast is not None:
+        assert valid, serializer.errors
+        assert fast == dict(serializer.validated_data)

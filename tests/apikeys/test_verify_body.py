@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from accounts.principal import KNOWN_PERMISSIONS
 from apikeys.serializers import VerifyIn, verify_body_fast
+from tests.helpers import assert_plain_check_agrees
 
 TEXT = st.one_of(
     st.text(max_size=40),
@@ -51,12 +52,7 @@ BODIES = st.fixed_dictionaries(
 @settings(max_examples=600, deadline=None)
 @given(body=st.one_of(BODIES, ANY, st.lists(ANY, max_size=2)))
 def test_plain_check_agrees_with_the_serializer(body):
-    fast = verify_body_fast(body)
-    serializer = VerifyIn(data=body)
-    valid = serializer.is_valid()
-    if fast is not None:
-        assert valid, serializer.errors
-        assert fast == dict(serializer.validated_data)
+    assert_plain_check_agrees(verify_body_fast, VerifyIn, body)
 
 
 @pytest.mark.parametrize(
@@ -80,11 +76,7 @@ def test_plain_check_agrees_with_a_well_formed_key(permissions, cost, ip, reques
     fields = {"permissions": permissions, "cost": cost, "ip": ip, "requestId": request_id}
     chosen = data.draw(st.sets(st.sampled_from(sorted(fields))))
     body = {"key": "ek_live_abc", **{name: fields[name] for name in chosen}}
-    fast = verify_body_fast(body)
-    serializer = VerifyIn(data=body)
-    if fast is not None:
-        assert serializer.is_valid(), serializer.errors
-        assert fast == dict(serializer.validated_data)
+    assert_plain_check_agrees(verify_body_fast, VerifyIn, body)
 
 
 def test_the_edges_go_to_the_serializer(settings):

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Organization, Plan, User
+from tests.helpers import assert_plain_check_agrees
 from wallet.serializers import SiweSignInOut, SiweVerifySerializer, siwe_body_fast
 from wallet.signin import SignIn
 from wallet.siwe_verify import MAX_MESSAGE_CHARS
@@ -54,12 +55,7 @@ BODIES = st.fixed_dictionaries(
 @settings(max_examples=800, deadline=None)
 @given(body=st.one_of(BODIES, ANY, st.lists(ANY, max_size=2)))
 def test_plain_check_agrees_with_the_serializer(body):
-    fast = siwe_body_fast(body)
-    serializer = SiweVerifySerializer(data=body)
-    valid = serializer.is_valid()
-    if fast is not None:
-        assert valid, serializer.errors
-        assert fast == dict(serializer.validated_data)
+    assert_plain_check_agrees(siwe_body_fast, SiweVerifySerializer, body)
 
 
 @pytest.mark.parametrize(
