@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, F, Field, Func, IntegerField, QuerySet
+from django.db.models import BooleanField, Field, IntegerField, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -33,33 +34,29 @@ def oldest_active_key(*, organization: Organization | uuid.UUID, name: str) -> A
     )
 
 
-class _ActiveKeys(Func):
-    """A correlated subquery over the active keys of the organization its row names:
-    how many there are, or (with `name`) whether one has that name.
+_COUNT: Field = IntegerField()
+_FOUND: Field = BooleanField()
+
+
+@dataclass(frozen=True, slots=True)
+class _ActiveKeys:
+    """A subquery over the active keys of the organization in
+    accounts.selectors.wallet_account_find_with's statement (an OwnerValue): how
+    many there are, or (with `name`) whether one has that name.
 
     Written as SQL because the ORM's Subquery/Exists over APIKey.objects.active()
     costs about 1 ms of CPU to compile, more than the rest of a SIWE sign-in's
     database work; this costs microseconds. "Active" is APIKeyQuerySet.active():
-    not revoked, not expired at `now`."""
+    not revoked, not expired at `now` (the index apikey_org_active serves it)."""
 
-    # Shared, as Django's own Exists shares its BooleanField: a field is only read
-    # here, and making one costs more than the rest of the expression.
-    _COUNT: Field = IntegerField()
-    _FOUND: Field = BooleanField()
+    now: datetime
+    name: str | None = None
 
-    def __init__(self, organization: str, *, now: datetime, name: str | None = None) -> None:
-        output = self._COUNT if name is None else self._FOUND
-        super().__init__(F(organization), output_field=output)
-        self.now, self.name = now, name
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
-        org_sql, org_params = compiler.compile(self.source_expressions[0])
-        sql, params = self.sql_against(org_sql, connection)
-        return sql, (*org_params, *params)
+    @property
+    def output_field(self) -> Field:
+        return _COUNT if self.name is None else _FOUND
 
     def sql_against(self, organization_column: str, connection: Any) -> tuple[str, tuple]:
-        """The subquery over a compiled organization column (with no parameters of
-        its own), as accounts.selectors.wallet_account_find_with's statement asks."""
         # Only the quoted table name and the column go into the text; every value
         # is a parameter.
         table = connection.ops.quote_name(APIKey._meta.db_table)
@@ -76,16 +73,15 @@ class _ActiveKeys(Func):
         return sql, tuple(params)
 
 
-def key_room_annotations(
-    *, organization: str = "organization", replaceable_name: str | None = None
-) -> dict[str, Any]:
-    """Expressions that let one query answer key_room_refuse for the organization
-    its rows name in `organization`: its active keys (`keys_active`) and, with
-    `replaceable_name`, whether one of them has that name (`keys_replaceable`)."""
+def key_room_annotations(*, replaceable_name: str | None = None) -> dict[str, _ActiveKeys]:
+    """What accounts.selectors.wallet_account_find_with computes, in the same query,
+    to answer key_room_refuse for the wallet's organization: its active keys
+    (`keys_active`) and, with `replaceable_name`, whether one of them has that name
+    (`keys_replaceable`)."""
     now = timezone.now()
-    room: dict[str, Any] = {"keys_active": _ActiveKeys(organization, now=now)}
+    room = {"keys_active": _ActiveKeys(now)}
     if replaceable_name is not None:
-        room["keys_replaceable"] = _ActiveKeys(organization, now=now, name=replaceable_name)
+        room["keys_replaceable"] = _ActiveKeys(now, name=replaceable_name)
     return room
 
 

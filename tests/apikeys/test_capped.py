@@ -10,13 +10,15 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, User
+from accounts.selectors import wallet_account_find_with
 from apikeys import capped, keyformat
 from apikeys.errors import KeyLimitReached
 from apikeys.models import APIKey, APIKeyEvent, EventAction
-from apikeys.selectors import key_room_annotations
+from apikeys.selectors import active_key_count, key_room_annotations
 from apikeys.services import apikey_create, apikey_revoke
 
 pytestmark = pytest.mark.django_db
@@ -118,18 +120,28 @@ def test_a_failed_insert_leaves_the_callers_transaction_usable(org, user):
     assert APIKeyEvent.objects.filter(key__organization=org).count() == 1
 
 
+WALLET = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+
+
+def room_of(replaceable_name: str | None) -> dict:
+    """The room as a SIWE sign-in reads it: with the wallet's account, in one query."""
+    found, room = wallet_account_find_with(
+        address=WALLET, annotate=key_room_annotations(replaceable_name=replaceable_name)
+    )
+    assert found is not None and found[1] is not None
+    return room
+
+
 def test_room_annotations_agree_with_the_orm(org, user, settings):
     settings.API_KEY_MAX_ACTIVE = 10
+    User.objects.filter(pk=user.pk).update(wallet_address=WALLET)
     apikey_create(organization=org, created_by=user, name="SIWE sign-in")
     gone, _ = apikey_create(organization=org, created_by=user, name="SIWE sign-in")
     apikey_revoke(key=gone)
     apikey_create(organization=org, created_by=user, name="other")
-    room = key_room_annotations(organization="pk", replaceable_name="SIWE sign-in")
-    row = Organization.objects.filter(pk=org.pk).annotate(**room).values(*room).get()
-    assert row == {"keys_active": 2, "keys_replaceable": True}
-    absent = key_room_annotations(organization="pk", replaceable_name="nothing")
-    row = Organization.objects.filter(pk=org.pk).annotate(**absent).values(*absent).get()
-    assert row == {"keys_active": 2, "keys_replaceable": False}
+    assert room_of("SIWE sign-in") == {"keys_active": 2, "keys_replaceable": True}
+    assert room_of("nothing") == {"keys_active": 2, "keys_replaceable": False}
+    assert room_of(None) == {"keys_active": active_key_count(org)}
 
 
 def test_what_a_key_costs_the_database(org, user, django_assert_num_queries):
@@ -172,15 +184,16 @@ def test_counting_active_keys_reads_only_the_active_key_index(org, user, other_o
         cursor.execute("ANALYZE apikeys_apikey")
     apikey_create(organization=org, created_by=user, name="SIWE sign-in")
 
-    from accounts.models import Membership
+    User.objects.filter(pk=user.pk).update(wallet_address=WALLET)
 
-    room = key_room_annotations(replaceable_name="SIWE sign-in")
-    # The room is a subquery correlated with the ownership row: planned for any
-    # organization, not this one, so the skewed statistics are all it has to go on.
-    plan = Membership.objects.filter(organization=org).annotate(**room).explain()
+    with CaptureQueriesContext(connection) as captured:
+        room = room_of("SIWE sign-in")
+    # The room is a subquery correlated with the wallet's organization: planned for
+    # any organization, not this one, so the skewed statistics are all it has to
+    # go on.
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + captured.captured_queries[-1]["sql"])
+        plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "apikey_org_active" in plan, plan
     assert "Seq Scan on apikeys_apikey" not in plan, plan
-    assert Membership.objects.filter(organization=org).annotate(**room).values(*room).get() == {
-        "keys_active": 1,
-        "keys_replaceable": True,
-    }
+    assert room == {"keys_active": 1, "keys_replaceable": True}
