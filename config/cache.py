@@ -66,8 +66,7 @@ def read_and_count(
     errors propagate: the caller applies policy 3.
     """
     backend = caches["default"]  # resolved once: each `cache.` goes through a proxy
-    client = redis_client(backend)
-    if client is None:
+    if not isinstance(backend, RedisCache):  # (run_script takes Redis's client below)
         found = backend.get_many(names)
         n = None
         if counter is not None:
