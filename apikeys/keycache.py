@@ -8,10 +8,10 @@ never overwrites. So a request that read the row just before a revocation
 cannot put the old "valid" record back over the revoked one; revocation takes
 effect on every process at the next request.
 
-On Redis one pipeline of two commands (config.cache.read_and_count: MGET of the
-record, the caller's failed-authentication count and the two usage guards; INCR
-of the key's rate counter) is the whole cost of a warm request: one round trip, no database query,
-and no write but the counter. The decoded record is memoised per process by its
+On Redis one script (config.cache.read_and_count: MGET of the record, the
+caller's failed-authentication count and the usage guards; INCR of the key's
+rate and usage counters) is the whole cost of a warm request: one round trip, no
+database query, and no write but the counters. The decoded record is memoised per process by its
 exact bytes, which is safe because any change to a record changes its bytes.
 """
 
