@@ -8,7 +8,8 @@ is the default.) --cpu runs no profiler: it times 5 batches of N requests with
 sensitive to other load on the machine than wall time (it still grows somewhat
 with cache contention, so compare figures taken under similar load).
 
-PATH is one of: noauth, key, verify, verify-cost, wallet, siwe. The requests go
+PATH is one of: noauth, floor (no auth, one Redis GET), drf (drf-api-key), key,
+verify, verify-cost, wallet, siwe. The requests go
 straight into the WSGI application (no server, no sockets but PostgreSQL's and
 Redis's), so the profile shows the project's own time; the counts show how many
 Redis commands batches and PostgreSQL statements (health checks, BEGIN/COMMIT
@@ -85,9 +86,19 @@ class Counter:
         psycopg.Connection.commit = counted_commit
 
 
+# The GET rows of bench/auth_overhead.py: their path, and their headers given the
+# seeded keys.
+PLAIN = {
+    "noauth": ("/bench/noauth", lambda keys: {}),
+    "floor": ("/bench/one-redis-get", lambda keys: {}),
+    "drf": ("/bench/drf-api-key", lambda keys: {"Authorization": f"Api-Key {keys['theirs']}"}),
+    "key": ("/bench/ours", lambda keys: {"X-API-Key": keys["ours"]}),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", choices=["noauth", "key", "verify", "verify-cost", "wallet", "siwe"])
+    ap.add_argument("path", choices=[*PLAIN, "verify", "verify-cost", "wallet", "siwe"])
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--pyinstrument", action="store_true")
     ap.add_argument(
@@ -117,11 +128,10 @@ def main() -> None:
     batches = 5 if args.cpu else 1
     total = args.n * batches
     requests: list[dict] = []
-    if args.path in ("noauth", "key"):
+    if args.path in PLAIN:
         keys = auth_overhead.seed(env)
-        headers = {"X-API-Key": keys["ours"]} if args.path == "key" else {}
-        url = "/bench/ours" if args.path == "key" else "/bench/noauth"
-        requests = [environ("GET", url, headers) for _ in range(total + 50)]
+        url, headers_for = PLAIN[args.path]
+        requests = [environ("GET", url, headers_for(keys)) for _ in range(total + 50)]
     elif args.path.startswith("verify"):
         keys = verify.seed(env)
         body = {"key": keys["key"], "permissions": ["chat:write"]}
