@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import auth_overhead, rounds, verify, wallet_auth
+from bench import auth_overhead, rounds, summary, verify, wallet_auth
 from bench.harness import bench_env, ensure_database, gunicorn
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -74,8 +74,9 @@ def children_of(parent: int) -> list[int]:
     return [int(p) for p in found.split()]
 
 
-def gunicorn_workers(port: str) -> list[int]:
-    """The workers of the gunicorn this process started on `port`."""
+def gunicorn_workers(port: str, *, wait: float = 10.0) -> list[int]:
+    """The 2 workers of the gunicorn this process started on `port` (its health
+    check answers once one worker is up; the other may still be forking)."""
     masters = [
         int(p)
         for p in subprocess.run(
@@ -86,9 +87,11 @@ def gunicorn_workers(port: str) -> list[int]:
     ]
     if len(masters) != 1:
         raise SystemExit(f"expected one gunicorn master on port {port}, found {masters}")
-    workers = children_of(masters[0])
-    if len(workers) != 2:
-        raise SystemExit(f"expected 2 gunicorn workers, found {workers}")
+    deadline = time.monotonic() + wait
+    while len(workers := children_of(masters[0])) != 2:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"expected 2 gunicorn workers, found {workers}")
+        time.sleep(0.1)
     return workers
 
 
@@ -118,26 +121,17 @@ def measured(row: rounds.Row, workers: list[int], per_request: dict[str, list[di
     return rounds.Row(row.name, run, row.after)
 
 
-def rows_for(base: str, env: dict[str, str], load: dict, signatures: int) -> dict[str, rounds.Row]:
-    keys = auth_overhead.seed(env)
-    gateway = verify.seed(env)
-    wallet_key = wallet_auth.seed(env)["key"]
-    by_name = {r.name: r for r in auth_overhead.key_rows(base, None, keys, load)}
-    by_name |= {r.name: r for r in verify.verify_rows(base, gateway, env, load, with_key=False)}
-    by_name |= {
-        r.name: r
-        for r in wallet_auth.wallet_rows(base, wallet_key, load, signatures)
-        if r.name == wallet_auth.SIGNED
-    }
-    return {
-        "noauth": by_name[auth_overhead.NOAUTH],
-        "floor": by_name[auth_overhead.FLOOR],
-        "key": by_name[auth_overhead.OURS],
-        "drf": by_name[auth_overhead.DRF],
-        "verify": by_name[verify.VERIFY],
-        "verify-cost": by_name[verify.VERIFY_COST],
-        "wallet": by_name[wallet_auth.SIGNED],
-    }
+# This script's row names for bench/summary.py's headline rows (the minimal
+# Django row aside: it runs on a server of its own).
+SHORT_NAMES = {
+    auth_overhead.NOAUTH: "noauth",
+    auth_overhead.FLOOR: "floor",
+    auth_overhead.OURS: "key",
+    auth_overhead.DRF: "drf",
+    verify.VERIFY: "verify",
+    verify.VERIFY_COST: "verify-cost",
+    wallet_auth.SIGNED: "wallet",
+}
 
 
 def main() -> None:
@@ -154,10 +148,13 @@ def main() -> None:
     load = {"seconds": args.seconds, "connections": args.connections, "threads": 2}
     load_start = os.getloadavg()[0]
     per_request: dict[str, list[dict]] = {}  # by row name (the tables' names)
+    seeded = summary.seed(env)
     with gunicorn(env, label="cpu") as base:
-        time.sleep(0.5)  # the workers have forked
         workers = gunicorn_workers(base.rsplit(":", 1)[1])
-        available = rows_for(base, env, load, args.signatures)
+        available = {
+            SHORT_NAMES[row.name]: row
+            for row in summary.headline_rows(base, None, env, seeded, load, args.signatures)
+        }
         wanted = args.rows.split(",")
         unknown = [name for name in wanted if name not in available]
         if unknown:

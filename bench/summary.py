@@ -32,6 +32,7 @@ import os
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,6 +69,36 @@ def summary(values: list[float], digits: int = 3) -> dict[str, float]:
     }
 
 
+def seed(env: dict[str, str]) -> dict[str, Any]:
+    """What the headline rows need in the database: the key rows' keys, the verify
+    rows' gateway and customer keys, the wallet-signed row's key."""
+    return {
+        "keys": auth_overhead.seed(env),
+        "gateway": verify.seed(env),
+        "wallet_key": wallet_auth.seed(env)["key"],
+    }
+
+
+def headline_rows(
+    full: str,
+    minimal: str | None,
+    env: dict[str, str],
+    seeded: dict[str, Any],
+    load: dict,
+    signatures: int,
+) -> list[rounds.Row]:
+    """The headline rows against the project's server at `full` (and the minimal
+    Django at `minimal`, when given), as seeded by `seed`."""
+    rows = auth_overhead.key_rows(full, minimal, seeded["keys"], load)
+    rows += verify.verify_rows(full, seeded["gateway"], env, load, with_key=False)
+    rows += [
+        r
+        for r in wallet_auth.wallet_rows(full, seeded["wallet_key"], load, signatures)
+        if r.name == wallet_auth.SIGNED
+    ]
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=5)
@@ -83,9 +114,7 @@ def main() -> None:
     # The per-address anonymous limit must not throttle the sequential sign-ins.
     env = bench_env(ANONYMOUS_RATE="1000000/m")
     ensure_database(env)
-    keys = auth_overhead.seed(env)
-    gateway = verify.seed(env)
-    wallet_key = wallet_auth.seed(env)["key"]
+    seeded = seed(env)
     load = {"seconds": args.seconds, "connections": args.connections, "threads": 2}
 
     siwe_p50: list[float] = []
@@ -93,13 +122,7 @@ def main() -> None:
         gunicorn(env, label="full") as full,
         gunicorn(env, app="bench.minimal.wsgi", label="minimal") as minimal,
     ):
-        rows = auth_overhead.key_rows(full, minimal, keys, load)
-        rows += verify.verify_rows(full, gateway, env, load, with_key=False)
-        rows += [
-            r
-            for r in wallet_auth.wallet_rows(full, wallet_key, load, args.signatures)
-            if r.name == wallet_auth.SIGNED
-        ]
+        rows = headline_rows(full, minimal, env, seeded, load, args.signatures)
         stats: dict[str, rounds.Stats] = {}
         for n in range(args.rounds):
             # One round at a time, so that a SIWE sample follows every round.
