@@ -39,9 +39,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import auth_overhead, rounds, summary, verify, wallet_auth
-from bench.harness import bench_env, ensure_database, gunicorn
+from bench.harness import bench_env, cpu_seconds, ensure_database, gunicorn
 
-TICKS = os.sysconf("SC_CLK_TCK")
 # bench/summary.py's ratios, by this script's row names: (numerator, denominator).
 PAIRS = {
     "key/no-auth": ("key", "noauth"),
@@ -52,16 +51,6 @@ PAIRS = {
     "wallet-signed/key": ("wallet", "key"),
 }
 GROUPS = ("workers", "redis", "postgres", "wrk")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (0 once it has exited)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def pids_named(name: str) -> list[int]:

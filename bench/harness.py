@@ -128,6 +128,16 @@ def run_python(env: dict[str, str], code: str) -> str:
     return out.stdout
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU seconds so far, from /proc (0 once it has
+    exited): what the servers under load spent, for CPU-per-request figures."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -72,11 +72,11 @@ def main() -> None:
         for name, call in variants.items():
             for _ in range(500):
                 call()
-            server0, client0 = _server_cpu(server_pid), time.process_time()
+            server0, client0 = harness.cpu_seconds(server_pid), time.process_time()
             for _ in range(args.n):
                 call()
             client_us = (time.process_time() - client0) / args.n * 1e6
-            server_us = (_server_cpu(server_pid) - server0) / args.n * 1e6
+            server_us = (harness.cpu_seconds(server_pid) - server0) / args.n * 1e6
             results[name].append((client_us, server_us))
     cache.delete_many([*names, counter, usage])
 
@@ -87,12 +87,6 @@ def main() -> None:
         c = statistics.median(r[0] for r in rows)
         s = statistics.median(r[1] for r in rows)
         print(f"| {name} | {c:.1f} | {s:.1f} | {c + s:.1f} |")
-
-
-def _server_cpu(pid: int) -> float:
-    """redis-server's user + system CPU seconds so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
